@@ -59,7 +59,8 @@ function readBracket(
   const close = path.indexOf(']', start);
   if (close < 0) return { ok: false, error: `unterminated [ in "${path}"` };
   const inner = path.slice(start + 1, close).trim();
-  if (!/^\d+$/.test(inner)) return { ok: false, error: `index "[${inner}]" must be a number or a quoted key` };
+  if (!/^\d+$/.test(inner))
+    return { ok: false, error: `index "[${inner}]" must be a number or a quoted key` };
   return { ok: true, segment: Number(inner), end: close + 1 };
 }
 
@@ -82,7 +83,11 @@ export function getByPath(value: unknown, path: string): unknown {
 }
 
 /** Writes a plain path into a nested object, creating objects on the way (own properties only). */
-export function setPath(target: Record<string, unknown>, segments: readonly PathSegment[], value: unknown): void {
+export function setPath(
+  target: Record<string, unknown>,
+  segments: readonly PathSegment[],
+  value: unknown,
+): void {
   let cur: Record<string | number, unknown> = target;
   for (let i = 0; i < segments.length - 1; i++) {
     const seg = segments[i];

@@ -1,0 +1,104 @@
+/**
+ * createApp(deps) → a fastify instance with every route; it never listens (tests use inject or
+ * listen on port 0 themselves; server.ts listens in production).
+ */
+import fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { registerAuth } from './api/auth.ts';
+import { HttpError } from './api/errors.ts';
+import { registerHealthRoutes } from './api/health.ts';
+import { ApiDocs } from './api/http.ts';
+import { renderDocsPage } from './api/docsPage.ts';
+import type { Config } from './config.ts';
+import { registerCredentialRoutes } from './credentials/routes.ts';
+import type { Database } from './db/connect.ts';
+import { registerFlowRoutes } from './flows/routes.ts';
+import { registerRunRoutes } from './flows/runsRoutes.ts';
+import { HookCache } from './ingest/cache.ts';
+import { RunGroupCommitter } from './ingest/groupCommit.ts';
+import { registerIngestRoutes } from './ingest/route.ts';
+import { registerTenantRoutes } from './tenants/routes.ts';
+import { VERSION } from './version.ts';
+
+export type AppDeps = {
+  config: Config;
+  database: Database;
+  secretKey: Buffer;
+  now?: () => number;
+  logger?: boolean | Record<string, unknown>;
+};
+
+export type App = FastifyInstance & { hookflow: { cache: HookCache; committer: RunGroupCommitter } };
+
+export async function createApp(deps: AppDeps): Promise<App> {
+  const { config, database, secretKey } = deps;
+  const now = deps.now ?? Date.now;
+  const app = fastify({
+    logger: deps.logger ?? false,
+    trustProxy: config.trustProxy,
+    bodyLimit: 1024 * 1024,
+    requestTimeout: 60_000,
+    connectionTimeout: 60_000,
+    return503OnClosing: true,
+    // Per-request lines cost throughput on the ingest path; LOG_LEVEL=debug turns them on.
+    disableRequestLogging: !['debug', 'trace'].includes(config.logLevel),
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[\w.-]{1,100}$/.test(given) ? given : crypto.randomUUID();
+    },
+  }) as unknown as App;
+
+  const cache = new HookCache(database, secretKey, 30_000, now);
+  const committer = new RunGroupCommitter(database);
+  app.decorate('hookflow', { cache, committer });
+  app.addHook('onReady', async () => cache.start());
+  app.addHook('onClose', async () => {
+    await committer.drain();
+    await cache.stop();
+  });
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  app.setErrorHandler((err: FastifyError | HttpError, request, reply) => {
+    if (err instanceof HttpError) return reply.code(err.status).send(err.toJSON());
+    const status = (err as FastifyError).statusCode;
+    if (status && status >= 400 && status < 500) {
+      const code = (err as FastifyError).code ?? '';
+      const mapped =
+        code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+          ? { code: 'body_too_large', msg: 'The request body is too large' }
+          : code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+            ? { code: 'unsupported_media_type', msg: 'Send JSON with Content-Type: application/json' }
+            : code.startsWith('FST_ERR_CTP') || err instanceof SyntaxError
+              ? { code: 'invalid_json', msg: `The body is not valid JSON: ${err.message}` }
+              : { code: 'bad_request', msg: err.message };
+      return reply.code(status).send(mapped);
+    }
+    request.log.error({ err }, 'request failed');
+    return reply
+      .code(500)
+      .send({ msg: 'Internal error; the request id is in the x-request-id header', code: 'internal_error' });
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply
+      .code(404)
+      .send({ msg: `No route ${request.method} ${request.url.split('?')[0]}`, code: 'route_not_found' }),
+  );
+
+  registerHealthRoutes(app, database);
+  registerIngestRoutes(app, { database, cache, committer, maxBodyBytes: config.maxBodyBytes, now });
+
+  const docs = new ApiDocs();
+  await app.register(async (api) => {
+    registerAuth(api, database);
+    registerTenantRoutes(api, docs, database);
+    registerCredentialRoutes(api, docs, database, secretKey);
+    registerFlowRoutes(api, docs, database, config.publicUrl);
+    registerRunRoutes(api, docs, database);
+  });
+  app.get('/api/openapi.json', async () => docs.document(config.publicUrl, VERSION));
+  app.get('/api/docs', async (_req, reply) =>
+    reply.type('text/html; charset=utf-8').send(renderDocsPage(docs.document(config.publicUrl, VERSION))),
+  );
+  return app;
+}

@@ -1,0 +1,31 @@
+/**
+ * Static API key, sent in a named header (name matched case-insensitively) or query parameter.
+ */
+import { z } from 'zod';
+import { fail, OK, type Verifier } from './types.ts';
+import { HTTP_TOKEN, readHeader, readQuery, secretsEqual } from './util.ts';
+
+export const apiKeyDataSchema = z
+  .strictObject({
+    in: z.enum(['header', 'query']),
+    name: z.string().min(1),
+    value: z.string().min(1),
+  })
+  .refine((d) => d.in !== 'header' || HTTP_TOKEN.test(d.name), {
+    message: 'name is not a valid HTTP header name',
+    path: ['name'],
+  });
+
+export type ApiKeyData = z.output<typeof apiKeyDataSchema>;
+
+export const apiKeyVerifier: Verifier<typeof apiKeyDataSchema> = {
+  schema: apiKeyDataSchema,
+  verify(data, input) {
+    const where = data.in === 'header' ? `${data.name} header` : `${data.name} query parameter`;
+    const field =
+      data.in === 'header' ? readHeader(input.headers, data.name) : readQuery(input.query, data.name);
+    if (field.kind === 'missing') return fail(`Missing ${where}`);
+    if (field.kind === 'multiple') return fail(`Multiple values for ${where}`);
+    return secretsEqual(field.value, data.value) ? OK : fail('Invalid API key');
+  },
+};

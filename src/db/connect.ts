@@ -1,0 +1,207 @@
+/**
+ * Opens the database: PostgreSQL when a URL is given, otherwise embedded PostgreSQL (PGlite) in
+ * DATA_DIR. Both are reached through one pg.Pool and one Kysely dialect, so every query in the
+ * code base is the same SQL for both.
+ */
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { createPgConfig } from '@electric-sql/pglite/node-postgres';
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { DB } from './schema.ts';
+
+export type Listener = (payload: string) => void;
+
+export type Database = {
+  kind: 'pglite' | 'postgres';
+  db: Kysely<DB>;
+  pool: pg.Pool;
+  /**
+   * Subscribes to a NOTIFY channel. `onReset` is called when the subscription had to be
+   * re-established (notifications may have been missed in between): drop caches then.
+   */
+  listen(channel: string, onPayload: Listener, onReset?: () => void): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+};
+
+export type OpenOptions = {
+  databaseUrl?: string;
+  /** Directory for the embedded database and its lockfile. `memory://` for an in-memory one (tests). */
+  dataDir: string;
+  poolSize?: number;
+  onError?: (err: Error) => void;
+};
+
+export class DataDirLockedError extends Error {}
+
+export async function openDatabase(opts: OpenOptions): Promise<Database> {
+  return opts.databaseUrl ? openPostgres(opts.databaseUrl, opts) : openPglite(opts.dataDir, opts);
+}
+
+async function openPostgres(url: string, opts: OpenOptions): Promise<Database> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: opts.poolSize ?? 10,
+    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: 10_000,
+  });
+  // An idle client losing its connection (database restart) must not crash the process.
+  pool.on('error', (err) => opts.onError?.(err));
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  await pool.query('select 1');
+
+  const subs = new Map<string, Set<{ onPayload: Listener; onReset?: () => void }>>();
+  let client: pg.Client | undefined;
+  let closed = false;
+  let connecting: Promise<void> | undefined;
+
+  const connectListener = async (): Promise<void> => {
+    const c = new pg.Client({ connectionString: url });
+    c.on('notification', (msg) => {
+      for (const s of subs.get(msg.channel) ?? []) s.onPayload(msg.payload ?? '');
+    });
+    c.on('error', (err) => {
+      opts.onError?.(err);
+      if (client === c) {
+        client = undefined;
+        void reconnect();
+      }
+    });
+    c.on('end', () => {
+      if (client === c && !closed) {
+        client = undefined;
+        void reconnect();
+      }
+    });
+    await c.connect();
+    for (const ch of subs.keys()) await c.query(`LISTEN ${pg.escapeIdentifier(ch)}`);
+    client = c;
+  };
+  const reconnect = async (): Promise<void> => {
+    if (closed || connecting) return;
+    let delay = 200;
+    connecting = (async () => {
+      while (!closed) {
+        try {
+          await connectListener();
+          for (const set of subs.values()) for (const s of set) s.onReset?.();
+          return;
+        } catch (err) {
+          opts.onError?.(err as Error);
+          await new Promise((r) => setTimeout(r, delay).unref());
+          delay = Math.min(delay * 2, 5_000);
+        }
+      }
+    })().finally(() => {
+      connecting = undefined;
+    });
+    await connecting;
+  };
+
+  return {
+    kind: 'postgres',
+    db,
+    pool,
+    async listen(channel, onPayload, onReset) {
+      const entry = { onPayload, onReset };
+      const isNew = !subs.has(channel);
+      if (isNew) subs.set(channel, new Set());
+      const set = subs.get(channel)!;
+      set.add(entry);
+      if (!client && !connecting) await connectListener();
+      else if (connecting) await connecting;
+      else if (isNew) await client!.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      return async () => {
+        set.delete(entry);
+        if (set.size === 0) {
+          subs.delete(channel);
+          await client?.query(`UNLISTEN ${pg.escapeIdentifier(channel)}`).catch(() => {});
+        }
+      };
+    },
+    async close() {
+      closed = true;
+      await client?.end().catch(() => {});
+      await db.destroy();
+    },
+  };
+}
+
+async function openPglite(dataDir: string, _opts: OpenOptions): Promise<Database> {
+  const memory = dataDir.startsWith('memory://');
+  let releaseLock = () => {};
+  let dir = dataDir;
+  if (!memory) {
+    mkdirSync(dataDir, { recursive: true });
+    releaseLock = acquireLock(path.join(dataDir, 'hookflow.lock'));
+    dir = path.join(dataDir, 'pglite');
+  }
+  let pglite: PGlite;
+  try {
+    pglite = new PGlite(dir);
+    await pglite.waitReady;
+  } catch (err) {
+    releaseLock();
+    throw err;
+  }
+  const pool = new pg.Pool(createPgConfig(pglite));
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    kind: 'pglite',
+    db,
+    pool,
+    async listen(channel, onPayload) {
+      const unsub = await pglite.listen(channel, onPayload);
+      return async () => {
+        await unsub();
+      };
+    },
+    async close() {
+      await db.destroy();
+      await pglite.close();
+      releaseLock();
+    },
+  };
+}
+
+/**
+ * PGlite is one process's database: a second Hookflow on the same DATA_DIR would corrupt it.
+ * The lockfile holds our pid; a lock left by a dead process is taken over.
+ */
+const locksHeld = new Set<string>();
+
+function acquireLock(file: string): () => void {
+  if (locksHeld.has(file))
+    throw new DataDirLockedError(`${path.dirname(file)} is already open in this process.`);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(file, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      locksHeld.add(file);
+      return () => {
+        locksHeld.delete(file);
+        rmSync(file, { force: true });
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const pid = Number(readFileSync(file, 'utf8').trim());
+      if (pid && pid !== process.pid && isAlive(pid))
+        throw new DataDirLockedError(
+          `${path.dirname(file)} is in use by another Hookflow process (pid ${pid}). The embedded database serves one process; stop the other one, use another DATA_DIR, or set DATABASE_URL to share PostgreSQL.`,
+        );
+      rmSync(file, { force: true });
+    }
+  }
+  throw new DataDirLockedError(`Could not lock ${file}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

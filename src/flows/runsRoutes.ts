@@ -1,0 +1,46 @@
+/** /api/v1/runs: list (filters, cursor) and detail with the stored trigger request. */
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { notFound } from '../api/errors.ts';
+import { type ApiDocs, limitSchema, principal, validate } from '../api/http.ts';
+import type { Database } from '../db/connect.ts';
+import { getRun, listRuns } from './runsStore.ts';
+
+const listQuery = z.object({
+  flow_id: z.string().max(100).optional(),
+  status: z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']).optional(),
+  limit: limitSchema,
+  cursor: z.string().max(100).optional(),
+});
+
+export function registerRunRoutes(app: FastifyInstance, docs: ApiDocs, database: Database): void {
+  docs.route(
+    app,
+    { method: 'GET', url: '/api/v1/runs', summary: 'List runs, newest first', tag: 'Runs', query: listQuery },
+    async (req) => {
+      const p = principal(req);
+      const q = validate(listQuery, req.query, 'query');
+      const rows = await listRuns(database, p.tenantId, {
+        flowId: q.flow_id,
+        status: q.status,
+        limit: q.limit,
+        cursor: q.cursor,
+      });
+      return { data: rows, next_cursor: rows.length === q.limit ? rows[rows.length - 1].id : null };
+    },
+  );
+  docs.route(
+    app,
+    {
+      method: 'GET',
+      url: '/api/v1/runs/:id',
+      summary: 'One run: its trigger request, nodes, vars and status',
+      tag: 'Runs',
+    },
+    async (req) => {
+      const run = await getRun(database, principal(req).tenantId, (req.params as { id: string }).id);
+      if (!run) throw notFound('Run');
+      return run;
+    },
+  );
+}

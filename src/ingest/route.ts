@@ -1,0 +1,455 @@
+/**
+ * The inbound endpoint `/hooks/{tenant_id}/{flow_id}[/{node_id}]`.
+ *
+ * Checks run in the order of SPEC §3: resolve → allowlist → (sample capture) → enabled → GET
+ * verification → method → credential → body size → body parse → required parameters →
+ * idempotency → persist → respond. Only the last steps touch the database, and an accepted request
+ * is answered only after the transaction holding its run has committed.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { parseBody, type ParsedBody } from '../core/body.ts';
+import { checkParameterTypes, findMissingParameters, type RequestParts } from '../core/fields.ts';
+import type { WebhookConfig } from '../core/flowDocument.ts';
+import { newId } from '../core/ids.ts';
+import { renderDeep, type TemplateContext } from '../core/templates.ts';
+import { verifyRequest } from '../core/verify/index.ts';
+import { captureSample } from '../flows/store.ts';
+import type { Database } from '../db/connect.ts';
+import type { HookCache, HookNode } from './cache.ts';
+import type { RunGroupCommitter } from './groupCommit.ts';
+import { acceptIdempotent, type StoredResponse } from './idempotency.ts';
+
+export type IngestDeps = {
+  database: Database;
+  cache: HookCache;
+  committer: RunGroupCommitter;
+  maxBodyBytes: number;
+  now: () => number;
+};
+
+const ROUTE_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+/** Schemes whose signature covers the body: checked after the body is read. */
+const BODY_SIGNED = new Set(['hmac', 'github', 'stripe', 'standard_webhooks']);
+
+type Answer = { status: number; headers: Record<string, string>; body: Buffer };
+
+const json = (status: number, value: unknown, headers: Record<string, string> = {}): Answer => ({
+  status,
+  headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
+  body: Buffer.from(JSON.stringify(value)),
+});
+const problem = (status: number, code: string, msg: string, extra: Record<string, unknown> = {}) =>
+  json(status, { msg, code, ...extra });
+
+export function registerIngestRoutes(app: FastifyInstance, deps: IngestDeps): void {
+  app.register(async (scope) => {
+    // Bodies are read here, by hand, so the size limit applies while streaming and the exact bytes
+    // are kept for signature checks.
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
+
+    const handler = async (
+      request: FastifyRequest<{ Params: { tenant: string; flow: string; node?: string } }>,
+      reply: FastifyReply,
+    ) => {
+      const answer = await handleHook(request, deps);
+      reply.code(answer.status).headers(answer.headers);
+      return reply.send(answer.body);
+    };
+    scope.route({ method: [...ROUTE_METHODS], url: '/hooks/:tenant/:flow', handler });
+    scope.route({ method: [...ROUTE_METHODS], url: '/hooks/:tenant/:flow/:node', handler });
+  });
+}
+
+async function handleHook(
+  request: FastifyRequest<{ Params: { tenant: string; flow: string; node?: string } }>,
+  deps: IngestDeps,
+): Promise<Answer> {
+  const { tenant: tenantId, flow: flowId } = request.params;
+  const method = request.method.toUpperCase();
+  const entry = await deps.cache.flow(tenantId, flowId);
+  const nodeId = request.params.node ?? entry?.firstNodeId;
+  const hook = nodeId ? entry?.nodes.get(nodeId) : undefined;
+  if (!entry || !hook) return problem(404, 'webhook_not_found', 'Webhook not found');
+
+  const tenant = await deps.cache.tenant(tenantId);
+  if (tenant?.allowlist && !tenant.allowlist(request.ip))
+    return problem(
+      403,
+      'ip_not_allowed',
+      `Requests from ${request.ip} are not allowed by this tenant's IP allowlist`,
+    );
+
+  const config = hook.config;
+  const maxBody = config.max_body_bytes ?? deps.maxBodyBytes;
+  const query = (request.query ?? {}) as Record<string, unknown>;
+  const body = new BodyReader(request.raw, maxBody);
+
+  if (hook.listeningUntil && hook.listeningUntil > deps.now() && method !== 'HEAD' && method !== 'OPTIONS') {
+    const captured = await tryCapture(request, deps, hook, body, query);
+    if (captured) return captured;
+  }
+
+  if (!entry.enabled)
+    return problem(409, 'flow_disabled', 'This flow is disabled; enable it to accept webhooks');
+
+  const allowed = new Set<string>(config.methods);
+  allowed.add('GET');
+  if ((method === 'GET' || method === 'HEAD') && !config.methods.includes('GET'))
+    return verificationAnswer(request, config, query);
+  if (method === 'OPTIONS')
+    return { status: 204, headers: { allow: [...allowed, 'OPTIONS'].join(', ') }, body: Buffer.alloc(0) };
+  if (!(config.methods as string[]).includes(method))
+    return withHeader(
+      problem(405, 'method_not_allowed', `This webhook does not accept ${method}`),
+      'allow',
+      [...allowed].join(', '),
+    );
+
+  const credential = hook.credential;
+  const authType = config.auth.type;
+  if (authType !== 'none') {
+    if (!credential || credential.type !== authType)
+      return problem(401, 'unauthorized', 'The credential this webhook requires is not configured');
+    if (!BODY_SIGNED.has(authType)) {
+      const r = verifyRequest(authType, credential.data, {
+        rawBody: Buffer.alloc(0),
+        headers: request.headers,
+        query: query as Record<string, string>,
+        nowMs: deps.now(),
+      });
+      if (!r.ok) return problem(401, 'unauthorized', `Authentication failed: ${r.reason}`);
+    }
+  }
+
+  const raw = await body.read();
+  if (raw === 'too_large') return tooLarge(maxBody);
+  if (raw === 'aborted')
+    return problem(400, 'body_incomplete', 'The request body was not received completely');
+
+  if (authType !== 'none' && BODY_SIGNED.has(authType) && credential) {
+    const r = verifyRequest(authType, credential.data, {
+      rawBody: raw,
+      headers: request.headers,
+      query: query as Record<string, string>,
+      nowMs: deps.now(),
+    });
+    if (!r.ok) return problem(401, 'unauthorized', `Signature verification failed: ${r.reason}`);
+  }
+
+  const parsed = await parseBody(raw, request.headers['content-type']);
+  if (!parsed.ok) return problem(400, parsed.error.code, parsed.error.msg);
+  const queryProblem = checkStorableQuery(query);
+  if (queryProblem) return problem(400, 'invalid_query', queryProblem);
+
+  const parts: RequestParts = { body: parsed.body.value, query, headers: request.headers };
+  const missing = findMissingParameters(config.parameters, parts);
+  if (missing.length) return problem(400, 'missing_parameters', 'Missing required parameter(s)', { missing });
+  const mismatched = checkParameterTypes(config.parameters, parts);
+  if (mismatched.length)
+    return problem(400, 'invalid_parameters', 'Parameter(s) of the wrong type', { invalid: mismatched });
+
+  if (config.response.mode === 'flow')
+    return problem(
+      501,
+      'response_mode_unavailable',
+      'Response mode "flow" needs the flow engine, which this version of Hookflow does not include yet; use "ack" or "custom"',
+    );
+
+  const runId = newId('run');
+  const trigger = buildTrigger(request, hook, parsed.body, raw, query);
+  const ctx: TemplateContext = {
+    Webhook: {
+      Body: parsed.body.value,
+      Headers: request.headers,
+      Query: query,
+      Method: method,
+      Path: request.url,
+    },
+    run: { id: runId },
+    flow: { id: flowId },
+    tenant: { id: tenantId },
+  };
+  let response: Answer;
+  try {
+    response = await acceptedAnswer(config, ctx, runId);
+  } catch (err) {
+    return problem(
+      500,
+      'response_template_failed',
+      `The configured response could not be rendered: ${(err as Error).message}`,
+    );
+  }
+  const run = {
+    tenantId,
+    id: runId,
+    flowId,
+    triggerNodeId: hook.node.id,
+    trigger: JSON.stringify(trigger),
+    rawBody: raw.length ? raw : null,
+  };
+
+  const idemHeader = config.idempotency?.header;
+  const idemKey = idemHeader ? headerValue(request.headers, idemHeader) : undefined;
+  try {
+    if (config.idempotency && idemKey) {
+      const outcome = await acceptIdempotent(deps.database, {
+        run,
+        key: idemKey.slice(0, 500),
+        windowS: config.idempotency.window_s,
+        response: { status: response.status, headers: response.headers, body: response.body },
+      });
+      if (outcome.replayed) return replay(outcome.response);
+    } else {
+      await deps.committer.insert(run);
+    }
+  } catch (err) {
+    if (isDataError(err))
+      return problem(
+        400,
+        'unstorable_request',
+        'The request contains data that cannot be stored (invalid text encoding)',
+      );
+    throw err;
+  }
+  return response;
+}
+
+function withHeader(a: Answer, name: string, value: string): Answer {
+  return { ...a, headers: { ...a.headers, [name]: value } };
+}
+
+function tooLarge(limit: number): Answer {
+  // The rest of the body is not read; close the connection rather than leave it unusable.
+  return withHeader(
+    problem(413, 'body_too_large', `The request body is larger than the limit of ${limit} bytes`, {
+      limit_bytes: limit,
+    }),
+    'connection',
+    'close',
+  );
+}
+
+function replay(r: StoredResponse): Answer {
+  return { status: r.status, headers: { ...r.headers, 'idempotent-replayed': 'true' }, body: r.body };
+}
+
+/** PostgreSQL data exceptions (class 22): the row itself is unstorable, not the database down. */
+function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'string' && code.startsWith('22');
+}
+
+async function acceptedAnswer(config: WebhookConfig, ctx: TemplateContext, runId: string): Promise<Answer> {
+  const r = config.response;
+  if (r.mode !== 'custom') return json(200, { status: 'accepted', run_id: runId });
+  const headers = (await renderDeep(r.headers, ctx)) as Record<string, unknown>;
+  const contentType = String((await renderDeep(r.content_type, ctx)) ?? 'application/json');
+  const rendered = await renderDeep(r.body, ctx);
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) out[k.toLowerCase()] = safeHeaderValue(v);
+  out['content-type'] = safeHeaderValue(contentType);
+  return { status: r.status, headers: out, body: Buffer.from(toText(rendered)) };
+}
+
+async function verificationAnswer(
+  request: FastifyRequest,
+  config: WebhookConfig,
+  query: Record<string, unknown>,
+): Promise<Answer> {
+  const v = config.verification;
+  if (!v) return json(200, { status: 'ok' });
+  const ctx: TemplateContext = {
+    Webhook: {
+      Body: null,
+      Headers: request.headers,
+      Query: query,
+      Method: request.method,
+      Path: request.url,
+    },
+  };
+  try {
+    const rendered = await renderDeep(v.body, ctx);
+    const headers: Record<string, string> = {};
+    for (const [k, val] of Object.entries((await renderDeep(v.headers, ctx)) as Record<string, unknown>))
+      headers[k.toLowerCase()] = safeHeaderValue(val);
+    headers['content-type'] = safeHeaderValue(await renderDeep(v.content_type, ctx));
+    return { status: v.status, headers, body: Buffer.from(toText(rendered)) };
+  } catch (err) {
+    return problem(
+      500,
+      'response_template_failed',
+      `The verification answer could not be rendered: ${(err as Error).message}`,
+    );
+  }
+}
+
+function toText(v: unknown): string {
+  if (v === undefined || v === null) return '';
+  if (typeof v === 'string') return v;
+  return JSON.stringify(v);
+}
+
+/** Header values from templates: stringified, with CR/LF removed so no header can be injected. */
+function safeHeaderValue(v: unknown): string {
+  return toText(v).replace(/[\r\n\0]/g, ' ');
+}
+
+export function headerValue(headers: IncomingMessage['headers'], name: string): string | undefined {
+  const v = headers[name.toLowerCase()];
+  return Array.isArray(v) ? v.join(', ') : v;
+}
+
+function checkStorableQuery(query: Record<string, unknown>): string | undefined {
+  for (const [k, v] of Object.entries(query)) {
+    for (const s of [k, ...(Array.isArray(v) ? v : [v])]) {
+      if (typeof s === 'string' && (s.includes('\0') || (/[\uD800-\uDFFF]/.test(s) && !isWellFormed(s))))
+        return `Query parameter "${k.replace(/\0/g, '')}" contains characters that cannot be stored (NUL or broken UTF-16)`;
+    }
+  }
+  return undefined;
+}
+
+function isWellFormed(s: string): boolean {
+  return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
+}
+
+/**
+ * The stored trigger: what a run and the API show. The header or query parameter that carried a
+ * password-like credential (basic, bearer, api_key) is redacted; signatures are kept.
+ */
+function buildTrigger(
+  request: FastifyRequest,
+  hook: HookNode,
+  body: ParsedBody,
+  raw: Buffer,
+  query: Record<string, unknown>,
+): Record<string, unknown> {
+  const headers: Record<string, unknown> = { ...request.headers };
+  const q: Record<string, unknown> = { ...query };
+  const cred = hook.credential;
+  if (cred) {
+    if (cred.type === 'basic' || cred.type === 'bearer') {
+      if (headers.authorization) headers.authorization = '[redacted]';
+    } else if (cred.type === 'api_key') {
+      const name = String(cred.data.name ?? '');
+      if (cred.data.in === 'query' && name in q) q[name] = '[redacted]';
+      else if (headers[name.toLowerCase()] !== undefined) headers[name.toLowerCase()] = '[redacted]';
+    }
+  }
+  const trigger: Record<string, unknown> = {
+    method: request.method,
+    path: request.url.split('?')[0],
+    headers,
+    query: q,
+    body: body.value,
+    body_kind: body.kind,
+    content_type: request.headers['content-type'] ?? null,
+    ip: request.ip,
+    received_at: new Date().toISOString(),
+    size_bytes: raw.length,
+  };
+  if (hook.config.full_body_parameter) trigger.raw_text = raw.toString('utf8');
+  return trigger;
+}
+
+async function tryCapture(
+  request: FastifyRequest<{ Params: { tenant: string; flow: string; node?: string } }>,
+  deps: IngestDeps,
+  hook: HookNode,
+  body: BodyReader,
+  query: Record<string, unknown>,
+): Promise<Answer | undefined> {
+  const raw = await body.read();
+  if (raw === 'too_large') return tooLarge(body.limit);
+  if (raw === 'aborted')
+    return problem(400, 'body_incomplete', 'The request body was not received completely');
+  const parsed = await parseBody(raw, request.headers['content-type']);
+  const sample = {
+    method: request.method,
+    path: request.url.split('?')[0],
+    headers: request.headers,
+    query,
+    body: parsed.ok ? parsed.body.value : raw.toString('base64'),
+    body_kind: parsed.ok ? parsed.body.kind : 'base64',
+    parse_error: parsed.ok ? undefined : parsed.error,
+    content_type: request.headers['content-type'] ?? null,
+  };
+  let won = false;
+  try {
+    won = await captureSample(
+      deps.database,
+      request.params.tenant,
+      request.params.flow,
+      hook.node.id,
+      sample,
+    );
+  } catch (err) {
+    if (!isDataError(err)) throw err;
+    sample.body = raw.toString('base64');
+    sample.body_kind = 'base64';
+    won = await captureSample(
+      deps.database,
+      request.params.tenant,
+      request.params.flow,
+      hook.node.id,
+      sample,
+    );
+  }
+  hook.listeningUntil = undefined;
+  return won ? json(200, { status: 'sample captured' }) : undefined;
+}
+
+/** Reads the request body once, stopping (without buffering further) as soon as it passes the limit. */
+class BodyReader {
+  private result?: Promise<Buffer | 'too_large' | 'aborted'>;
+  constructor(
+    private readonly req: IncomingMessage,
+    readonly limit: number,
+  ) {}
+
+  read(): Promise<Buffer | 'too_large' | 'aborted'> {
+    this.result ??= this.consume();
+    return this.result;
+  }
+
+  private consume(): Promise<Buffer | 'too_large' | 'aborted'> {
+    const req = this.req;
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > this.limit) return Promise.resolve('too_large');
+    if (req.readableEnded) return Promise.resolve(Buffer.alloc(0));
+    return new Promise((resolve) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const cleanup = () => {
+        req.off('data', onData);
+        req.off('end', onEnd);
+        req.off('error', onError);
+        req.off('aborted', onError);
+      };
+      const onData = (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > this.limit) {
+          cleanup();
+          req.pause();
+          resolve('too_large');
+          return;
+        }
+        chunks.push(chunk);
+      };
+      const onEnd = () => {
+        cleanup();
+        resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+      };
+      const onError = () => {
+        cleanup();
+        resolve('aborted');
+      };
+      req.on('data', onData);
+      req.on('end', onEnd);
+      req.on('error', onError);
+      req.on('aborted', onError);
+    });
+  }
+}
