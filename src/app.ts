@@ -2,7 +2,7 @@
  * createApp(deps) → a fastify instance with every route; it never listens (tests use inject or
  * listen on port 0 themselves; server.ts listens in production).
  */
-import fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import fastify, { type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import { registerAuth } from './api/auth.ts';
 import { HttpError } from './api/errors.ts';
 import { registerHealthRoutes } from './api/health.ts';
@@ -40,7 +40,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     connectionTimeout: 60_000,
     return503OnClosing: true,
     // Per-request lines cost throughput on the ingest path; LOG_LEVEL=debug turns them on.
-    disableRequestLogging: !['debug', 'trace'].includes(config.logLevel),
+    logController: new LogController({ disableRequestLogging: !['debug', 'trace'].includes(config.logLevel) }),
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && /^[\w.-]{1,100}$/.test(given) ? given : crypto.randomUUID();
