@@ -7,6 +7,7 @@ import { type App, createApp } from './app.ts';
 import type { Config } from './config.ts';
 import { type Database, openDatabase } from './db/connect.ts';
 import { migrateToLatest } from './db/migrate.ts';
+import { startMaintenance } from './maintenance.ts';
 import { checkSecretKey, resolveSecretKey } from './secretKey.ts';
 import { countApiKeys, createApiKey, ensureBootstrapKey } from './tenants/store.ts';
 
@@ -88,9 +89,12 @@ export async function startServer(
     'Hookflow is running',
   );
 
+  const stopMaintenance = startMaintenance(database, app.log);
+
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
+      await stopMaintenance();
       await app.close();
       await database.close();
     })());

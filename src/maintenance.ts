@@ -1,0 +1,32 @@
+/**
+ * Periodic housekeeping that every process may run (each statement is idempotent and works in
+ * small batches, so several processes doing it at once only share the work).
+ */
+import { purgeExpiredIdempotencyKeys } from './ingest/idempotency.ts';
+import type { Database } from './db/connect.ts';
+
+export function startMaintenance(
+  database: Database,
+  log: { warn(obj: unknown, msg?: string): void },
+  everyMs = 60_000,
+): () => Promise<void> {
+  let running: Promise<void> | undefined;
+  const tick = () => {
+    running ??= (async () => {
+      try {
+        // Expired idempotency keys, a batch at a time until none are left.
+        while ((await purgeExpiredIdempotencyKeys(database)) > 0) {}
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'maintenance failed; will retry');
+      } finally {
+        running = undefined;
+      }
+    })();
+  };
+  const timer = setInterval(tick, everyMs);
+  timer.unref();
+  return async () => {
+    clearInterval(timer);
+    await running;
+  };
+}
