@@ -59,20 +59,26 @@ async function main() {
     };
   }
   // BENCH_PROFILE=dir writes a V8 CPU profile of the server to that directory.
-  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
-  const child: ChildProcess = spawn(process.execPath, [...profile, path.join(root, 'bin/hookflow.js'), 'start'], {
-    cwd: root,
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      DATA_DIR: dataDir,
-      LOG_LEVEL: 'warn',
-      HOOKFLOW_BOOTSTRAP_KEY: KEY,
-      ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { DATABASE_URL: '' }),
+  const profile = process.env.BENCH_PROFILE
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`]
+    : [];
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...profile, path.join(root, 'bin/hookflow.js'), 'start'],
+    {
+      cwd: root,
+      env: {
+        ...process.env,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        DATA_DIR: dataDir,
+        LOG_LEVEL: 'warn',
+        HOOKFLOW_BOOTSTRAP_KEY: KEY,
+        ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { DATABASE_URL: '' }),
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
     },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  );
   try {
     for (let i = 0; ; i++) {
       try {
@@ -97,13 +103,25 @@ async function main() {
     const hookUrl: string = flow.webhooks[0].url;
     const body = JSON.stringify({
       event: 'order.created',
-      order: { id: 'ord_0001', total: 129.5, currency: 'EUR', items: [{ sku: 'SKU-1', qty: 2, price: 64.75 }] },
+      order: {
+        id: 'ord_0001',
+        total: 129.5,
+        currency: 'EUR',
+        items: [{ sku: 'SKU-1', qty: 2, price: 64.75 }],
+      },
       customer: { id: 'cus_42', email: 'someone@example.com', name: 'Some One' },
       padding: 'x'.repeat(90),
     });
 
     // Warm-up (JIT, caches, pool).
-    await autocannon({ url: hookUrl, method: 'POST', connections: 10, duration: 2, body, headers: { 'content-type': 'application/json' } });
+    await autocannon({
+      url: hookUrl,
+      method: 'POST',
+      connections: 10,
+      duration: 2,
+      body,
+      headers: { 'content-type': 'application/json' },
+    });
     const before = await api('GET', `/api/v1/runs?flow_id=${flow.id}&limit=1`);
     void before;
 
@@ -119,12 +137,18 @@ async function main() {
     const ok = result['2xx'];
     const non2xx = result.non2xx;
     console.log('');
-    console.log(`Hookflow durable ingest — ${databaseUrl ? 'PostgreSQL' : 'PGlite'}, ${connections} connections, ${seconds}s, ${body.length}-byte JSON`);
-    console.log(`  machine: ${os.cpus().length} cores (${os.cpus()[0]?.model}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`);
+    console.log(
+      `Hookflow durable ingest — ${databaseUrl ? 'PostgreSQL' : 'PGlite'}, ${connections} connections, ${seconds}s, ${body.length}-byte JSON`,
+    );
+    console.log(
+      `  machine: ${os.cpus().length} cores (${os.cpus()[0]?.model}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
+    );
     console.log(`  req/s (mean):   ${result.requests.average.toFixed(0)}`);
     console.log(`  latency p50:    ${result.latency.p50} ms`);
     console.log(`  latency p99:    ${result.latency.p99} ms`);
-    console.log(`  2xx: ${ok}   non-2xx: ${non2xx}   errors: ${result.errors}   timeouts: ${result.timeouts}`);
+    console.log(
+      `  2xx: ${ok}   non-2xx: ${non2xx}   errors: ${result.errors}   timeouts: ${result.timeouts}`,
+    );
 
     // Audit: every 2xx answered must be a stored run (plus the warm-up's).
     let stored = 0;
@@ -136,7 +160,10 @@ async function main() {
     } else {
       let cursor: string | null = null;
       do {
-        const page: any = await api('GET', `/api/v1/runs?flow_id=${flow.id}&limit=500${cursor ? `&cursor=${cursor}` : ''}`);
+        const page: any = await api(
+          'GET',
+          `/api/v1/runs?flow_id=${flow.id}&limit=500${cursor ? `&cursor=${cursor}` : ''}`,
+        );
         stored += page.data.length;
         cursor = page.next_cursor;
       } while (cursor);

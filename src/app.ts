@@ -40,7 +40,9 @@ export async function createApp(deps: AppDeps): Promise<App> {
     connectionTimeout: 60_000,
     return503OnClosing: true,
     // Per-request lines cost throughput on the ingest path; LOG_LEVEL=debug turns them on.
-    logController: new LogController({ disableRequestLogging: !['debug', 'trace'].includes(config.logLevel) }),
+    logController: new LogController({
+      disableRequestLogging: !['debug', 'trace'].includes(config.logLevel),
+    }),
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && /^[\w.-]{1,100}$/.test(given) ? given : crypto.randomUUID();

@@ -23,6 +23,10 @@ describe('accepting a webhook end to end', () => {
     expect(ack).toMatchObject({ status: 'accepted', run_id: expect.stringMatching(/^run_/) });
     const run = await t.api('GET', `/api/v1/runs/${ack.run_id}`);
     expect(run.status).toBe(200);
-    expect(run.body).toMatchObject({ status: 'queued', flow_id: flow.body.id, trigger: { method: 'POST', body: { order: { id: 'A1' } } } });
+    expect(run.body).toMatchObject({
+      status: 'queued',
+      flow_id: flow.body.id,
+      trigger: { method: 'POST', body: { order: { id: 'A1' } } },
+    });
   });
 });

@@ -11,13 +11,11 @@ export function registerHealthRoutes(app: FastifyInstance, database: Database): 
       await withTimeout(sql`select 1`.execute(database.db), 2000);
       const pending = await withTimeout(pendingMigrations(database.db), 2000);
       if (pending.length)
-        return reply
-          .code(503)
-          .send({
-            status: 'not_ready',
-            code: 'migrations_pending',
-            msg: `Migrations pending: ${pending.join(', ')}`,
-          });
+        return reply.code(503).send({
+          status: 'not_ready',
+          code: 'migrations_pending',
+          msg: `Migrations pending: ${pending.join(', ')}`,
+        });
       return { status: 'ready', database: database.kind };
     } catch {
       return reply

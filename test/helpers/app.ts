@@ -9,7 +9,12 @@ import { checkSecretKey, resolveSecretKey } from '../../src/secretKey.ts';
 import { createApiKey } from '../../src/tenants/store.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 
-export type ApiResponse<T = any> = { status: number; body: T; headers: Record<string, string | string[] | undefined>; text: string };
+export type ApiResponse<T = any> = {
+  status: number;
+  body: T;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+};
 
 export type TestApp = {
   app: App;
@@ -48,7 +53,11 @@ export async function startTestApp(
   });
   const { key: secretKey } = resolveSecretKey(config.secretKey, config.dataDir);
   await checkSecretKey(db.database, secretKey);
-  const { key: adminKey } = await createApiKey(db.database, { tenantId: 'default', name: 'test admin', isAdmin: true });
+  const { key: adminKey } = await createApiKey(db.database, {
+    tenantId: 'default',
+    name: 'test admin',
+    isAdmin: true,
+  });
 
   let app: App;
   const boot = async () => {
@@ -100,7 +109,14 @@ export async function startTestApp(
 export function webhookFlow(config: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) {
   return {
     name: 'Test flow',
-    nodes: [{ id: 'webhook_1', type: 'webhook', position: { x: 0, y: 0 }, config: { methods: ['POST'], ...config } }],
+    nodes: [
+      {
+        id: 'webhook_1',
+        type: 'webhook',
+        position: { x: 0, y: 0 },
+        config: { methods: ['POST'], ...config },
+      },
+    ],
     edges: [],
     ...extra,
   };
