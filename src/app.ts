@@ -2,7 +2,7 @@
  * createApp(deps) → a fastify instance with every route; it never listens (tests use inject or
  * listen on port 0 themselves; server.ts listens in production).
  */
-import fastify, { type FastifyError, type FastifyInstance, LogController } from 'fastify';
+import fastify, { type FastifyError, type FastifyInstance, type FastifyReply, LogController } from 'fastify';
 import { registerAuth } from './api/auth.ts';
 import { HttpError } from './api/errors.ts';
 import { registerHealthRoutes } from './api/health.ts';
@@ -47,6 +47,19 @@ export async function createApp(deps: AppDeps): Promise<App> {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && /^[\w.-]{1,100}$/.test(given) ? given : crypto.randomUUID();
     },
+    // The router's own errors in the API's error shape: an id too long to exist is not found (for
+    // a hook, SPEC §3's 404 "Webhook not found"); a malformed %-escape is a bad request.
+    frameworkErrors: (err, request, reply) => {
+      const answer = (status: number, body: { msg: string; code: string }) =>
+        (reply as unknown as FastifyReply).code(status).send(body);
+      if (err.code === 'FST_ERR_MAX_PARAM_LENGTH')
+        return request.url.startsWith('/hooks/')
+          ? answer(404, { msg: 'Webhook not found', code: 'webhook_not_found' })
+          : answer(404, { msg: 'Not found', code: 'not_found' });
+      if (err.code === 'FST_ERR_BAD_URL')
+        return answer(400, { msg: 'The URL has a malformed %-escape', code: 'bad_url' });
+      return answer(500, { msg: 'Internal error', code: 'internal_error' });
+    },
   }) as unknown as App;
 
   const cache = new HookCache(database, secretKey, 30_000, now);
@@ -76,6 +89,14 @@ export async function createApp(deps: AppDeps): Promise<App> {
               : { code: 'bad_request', msg: err.message };
       return reply.code(status).send(mapped);
     }
+    // Text PostgreSQL cannot hold (a NUL character in a name, an id, a query value) is the
+    // client's mistake, not an internal error.
+    const pgCode = (err as { code?: unknown }).code;
+    if (pgCode === '22021' || pgCode === '22P05')
+      return reply.code(400).send({
+        msg: 'The request contains characters that cannot be stored (such as NUL)',
+        code: 'invalid_characters',
+      });
     request.log.error({ err }, 'request failed');
     return reply
       .code(500)

@@ -69,13 +69,18 @@ export const webhookConfigSchema = z
         z
           .object({
             source: z.enum(['body', 'query', 'headers']),
-            path: z.string().min(1).max(500),
+            // "" is the whole body (a text body's one derived field); query and headers need a name.
+            path: z.string().max(500),
             type: z
               .enum(['string', 'number', 'integer', 'boolean', 'object', 'array', 'null', 'any'])
               .optional(),
             required: z.boolean().default(false),
           })
-          .strict(),
+          .strict()
+          .refine((p) => p.path.trim() !== '' || p.source === 'body', {
+            message: 'only a body parameter may have an empty path (the whole body)',
+            path: ['path'],
+          }),
       )
       .max(500)
       .default([]),

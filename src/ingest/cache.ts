@@ -6,7 +6,7 @@
  */
 import ipaddr from 'ipaddr.js';
 import type { Database } from '../db/connect.ts';
-import { CACHE_CHANNEL } from '../db/notify.ts';
+import { CACHE_CHANNEL, onLocalCacheNotify } from '../db/notify.ts';
 import { type FlowNode, type WebhookConfig, webhookNodes } from '../core/flowDocument.ts';
 import { loadCredential } from '../credentials/store.ts';
 import { getFlow, listeningNodes } from '../flows/store.ts';
@@ -41,6 +41,9 @@ export class HookCache {
   private tenants = new Map<string, Cached<TenantEntry | null>>();
   private loading = new Map<string, Promise<unknown>>();
   private unsubscribe?: () => Promise<void>;
+  private unsubscribeLocal?: () => void;
+  /** Bumped by every invalidation: a load that started before it neither stores nor is joined. */
+  private generation = 0;
 
   constructor(
     private readonly database: Database,
@@ -50,6 +53,7 @@ export class HookCache {
   ) {}
 
   async start(): Promise<void> {
+    this.unsubscribeLocal = onLocalCacheNotify((payload) => this.invalidate(payload));
     this.unsubscribe = await this.database.listen(
       CACHE_CHANNEL,
       (payload) => this.invalidate(payload),
@@ -58,11 +62,14 @@ export class HookCache {
   }
 
   async stop(): Promise<void> {
+    this.unsubscribeLocal?.();
     await this.unsubscribe?.();
     this.clear();
   }
 
   clear(): void {
+    this.generation++;
+    this.loading.clear();
     this.flows.clear();
     this.tenants.clear();
   }
@@ -70,6 +77,8 @@ export class HookCache {
   /** `flow:<tenant>:<id>` drops one flow; `tenant:<tenant>` drops the tenant and all its flows. */
   invalidate(payload: string): void {
     const [kind, tenantId, id] = payload.split(':');
+    this.generation++;
+    this.loading.clear();
     if (kind === 'flow' && tenantId && id) this.flows.delete(`${tenantId}:${id}`);
     else if (kind === 'tenant' && tenantId) {
       this.tenants.delete(tenantId);
@@ -82,8 +91,9 @@ export class HookCache {
     const hit = this.flows.get(key);
     if (hit && this.now() - hit.at < this.ttlMs) return hit.value;
     return this.load(`f:${key}`, async () => {
+      const generation = this.generation;
       const value = await this.loadFlow(tenantId, flowId);
-      this.flows.set(key, { value, at: this.now() });
+      if (generation === this.generation) this.flows.set(key, { value, at: this.now() });
       return value;
     });
   }
@@ -92,9 +102,10 @@ export class HookCache {
     const hit = this.tenants.get(tenantId);
     if (hit && this.now() - hit.at < this.ttlMs) return hit.value;
     return this.load(`t:${tenantId}`, async () => {
+      const generation = this.generation;
       const row = await getTenant(this.database, tenantId);
       const value = row ? { allowlist: allowlistMatcher(row.settings?.ip_allowlist) } : null;
-      this.tenants.set(tenantId, { value, at: this.now() });
+      if (generation === this.generation) this.tenants.set(tenantId, { value, at: this.now() });
       return value;
     });
   }
@@ -102,7 +113,9 @@ export class HookCache {
   private load<T>(key: string, fn: () => Promise<T>): Promise<T> {
     const pending = this.loading.get(key);
     if (pending) return pending as Promise<T>;
-    const p = fn().finally(() => this.loading.delete(key));
+    const p: Promise<T> = fn().finally(() => {
+      if (this.loading.get(key) === p) this.loading.delete(key);
+    });
     this.loading.set(key, p);
     return p;
   }

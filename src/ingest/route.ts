@@ -1,10 +1,11 @@
 /**
  * The inbound endpoint `/hooks/{tenant_id}/{flow_id}[/{node_id}]`.
  *
- * Checks run in the order of SPEC §3: resolve → allowlist → (sample capture) → enabled → GET
- * verification → method → credential → body size → body parse → required parameters →
- * idempotency → persist → respond. Only the last steps touch the database, and an accepted request
- * is answered only after the transaction holding its run has committed.
+ * Checks run in the order of SPEC §3: resolve → enabled → allowlist → GET verification → method →
+ * credential → body size → body parse → required parameters →
+ * idempotency → persist → respond. An open listen window captures the request right after the
+ * allowlist, even for a disabled flow. Only the last steps touch the database, and an accepted
+ * request is answered only after the transaction holding its run has committed.
  */
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -73,6 +74,11 @@ async function handleHook(
   const hook = nodeId ? entry?.nodes.get(nodeId) : undefined;
   if (!entry || !hook) return problem(404, 'webhook_not_found', 'Webhook not found');
 
+  const capturing =
+    !!hook.listeningUntil && hook.listeningUntil > deps.now() && method !== 'HEAD' && method !== 'OPTIONS';
+  // SPEC §3 answers "flow disabled" before the allowlist; an open listen window still captures.
+  if (!entry.enabled && !capturing) return flowDisabled();
+
   const tenant = await deps.cache.tenant(tenantId);
   if (tenant?.allowlist && !tenant.allowlist(request.ip))
     return problem(
@@ -86,13 +92,12 @@ async function handleHook(
   const query = (request.query ?? {}) as Record<string, unknown>;
   const body = new BodyReader(request.raw, maxBody);
 
-  if (hook.listeningUntil && hook.listeningUntil > deps.now() && method !== 'HEAD' && method !== 'OPTIONS') {
+  if (capturing) {
     const captured = await tryCapture(request, deps, hook, body, query);
     if (captured) return captured;
   }
 
-  if (!entry.enabled)
-    return problem(409, 'flow_disabled', 'This flow is disabled; enable it to accept webhooks');
+  if (!entry.enabled) return flowDisabled();
 
   const allowed = new Set<string>(config.methods);
   allowed.add('GET');
@@ -216,6 +221,10 @@ async function handleHook(
   return response;
 }
 
+function flowDisabled(): Answer {
+  return problem(409, 'flow_disabled', 'This flow is disabled; enable it to accept webhooks');
+}
+
 function withHeader(a: Answer, name: string, value: string): Answer {
   return { ...a, headers: { ...a.headers, [name]: value } };
 }
@@ -291,9 +300,18 @@ function toText(v: unknown): string {
   return JSON.stringify(v);
 }
 
-/** Header values from templates: stringified, with CR/LF removed so no header can be injected. */
+/**
+ * Header values from templates: stringified; control characters (CR/LF included, so no header can
+ * be injected) become spaces, and non-ASCII text goes out as its UTF-8 bytes. Node refuses any
+ * other header value, which would fail the answer after the run was already stored.
+ */
 function safeHeaderValue(v: unknown): string {
-  return toText(v).replace(/[\r\n\0]/g, ' ');
+  let s = '';
+  for (const ch of toText(v)) {
+    const c = ch.codePointAt(0)!;
+    s += (c < 0x20 && c !== 0x09) || c === 0x7f ? ' ' : ch;
+  }
+  return /[^\x20-\x7e\t]/.test(s) ? Buffer.from(s, 'utf8').toString('latin1') : s;
 }
 
 export function headerValue(headers: IncomingMessage['headers'], name: string): string | undefined {
@@ -326,18 +344,7 @@ function buildTrigger(
   raw: Buffer,
   query: Record<string, unknown>,
 ): Record<string, unknown> {
-  const headers: Record<string, unknown> = { ...request.headers };
-  const q: Record<string, unknown> = { ...query };
-  const cred = hook.credential;
-  if (cred) {
-    if (cred.type === 'basic' || cred.type === 'bearer') {
-      if (headers.authorization) headers.authorization = '[redacted]';
-    } else if (cred.type === 'api_key') {
-      const name = String(cred.data.name ?? '');
-      if (cred.data.in === 'query' && name in q) q[name] = '[redacted]';
-      else if (headers[name.toLowerCase()] !== undefined) headers[name.toLowerCase()] = '[redacted]';
-    }
-  }
+  const { headers, query: q } = redactCredential(hook, request.headers, query);
   const trigger: Record<string, unknown> = {
     method: request.method,
     path: request.url.split('?')[0],
@@ -354,6 +361,27 @@ function buildTrigger(
   return trigger;
 }
 
+/** Copies of headers and query with the password-like credential of the hook (if any) redacted. */
+function redactCredential(
+  hook: HookNode,
+  requestHeaders: IncomingMessage['headers'],
+  query: Record<string, unknown>,
+): { headers: Record<string, unknown>; query: Record<string, unknown> } {
+  const headers: Record<string, unknown> = { ...requestHeaders };
+  const q: Record<string, unknown> = { ...query };
+  const cred = hook.credential;
+  if (cred) {
+    if (cred.type === 'basic' || cred.type === 'bearer') {
+      if (headers.authorization) headers.authorization = '[redacted]';
+    } else if (cred.type === 'api_key') {
+      const name = String(cred.data.name ?? '');
+      if (cred.data.in === 'query' && name in q) q[name] = '[redacted]';
+      else if (headers[name.toLowerCase()] !== undefined) headers[name.toLowerCase()] = '[redacted]';
+    }
+  }
+  return { headers, query: q };
+}
+
 async function tryCapture(
   request: FastifyRequest<{ Params: { tenant: string; flow: string; node?: string } }>,
   deps: IngestDeps,
@@ -366,11 +394,13 @@ async function tryCapture(
   if (raw === 'aborted')
     return problem(400, 'body_incomplete', 'The request body was not received completely');
   const parsed = await parseBody(raw, request.headers['content-type']);
+  // A sample is shown in the API and UI: the same credential redaction as a run's trigger.
+  const redacted = redactCredential(hook, request.headers, query);
   const sample = {
     method: request.method,
     path: request.url.split('?')[0],
-    headers: request.headers,
-    query,
+    headers: redacted.headers,
+    query: redacted.query,
     body: parsed.ok ? parsed.body.value : raw.toString('base64'),
     body_kind: parsed.ok ? parsed.body.kind : 'base64',
     parse_error: parsed.ok ? undefined : parsed.error,

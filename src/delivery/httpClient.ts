@@ -1,0 +1,238 @@
+/**
+ * The one outbound HTTP client (http and webhook_call nodes, deliveries): undici with per-origin
+ * keep-alive pools, an SSRF guard, timeouts and a response size cap.
+ *
+ * The guard runs inside the connection's DNS lookup: every address a name resolves to is
+ * classified, and the socket connects to the address that was checked — there is no second lookup
+ * an attacker could answer differently (DNS rebinding). IP-literal URLs are checked before the
+ * request. Redirects are followed by hand (when asked) so each hop goes through the same guard.
+ */
+import dns from 'node:dns';
+import { isIP } from 'node:net';
+import { Agent, type Dispatcher, request } from 'undici';
+import { VERSION } from '../version.ts';
+import { type AllowList, classifyAddress, parseAllowList } from './ssrf.ts';
+
+export type OutboundRequest = {
+  method: string;
+  url: string;
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+  timeoutMs?: number;
+  /** Bytes of response body kept; beyond it the body is cut (`truncated`) or the call fails. */
+  maxResponseBytes?: number;
+  onOversize?: 'truncate' | 'error';
+  /** Redirects to follow (each re-checked); 0 = return the 3xx as is. */
+  maxRedirects?: number;
+  signal?: AbortSignal;
+};
+
+export type OutboundResponse = {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+  truncated: boolean;
+  durationMs: number;
+  url: string;
+};
+
+export type OutboundErrorCode =
+  | 'ssrf_refused'
+  | 'timeout'
+  | 'response_too_large'
+  | 'invalid_url'
+  | 'connection_failed';
+
+export class OutboundError extends Error {
+  constructor(
+    readonly code: OutboundErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'OutboundError';
+  }
+}
+
+export type OutboundClientOptions = {
+  allowPrivateTargets?: readonly string[];
+  userAgent?: string;
+  /** Resolver, injectable for tests of the guard (default: the system resolver). */
+  lookup?: typeof dns.lookup;
+};
+
+export class OutboundClient {
+  private readonly allow: AllowList;
+  private readonly agent: Agent;
+  readonly userAgent: string;
+
+  constructor(opts: OutboundClientOptions = {}) {
+    this.allow = parseAllowList(opts.allowPrivateTargets ?? []);
+    this.userAgent = opts.userAgent ?? `Hookflow/${VERSION}`;
+    const resolve = opts.lookup ?? dns.lookup;
+    const allow = this.allow;
+    // net.connect calls this for host names (never for IP literals, which are checked up front).
+    const guardedLookup = (
+      hostname: string,
+      options: dns.LookupOptions,
+      callback: (...args: any[]) => void,
+    ) => {
+      resolve(hostname, { ...options, all: true }, (err, addresses) => {
+        if (err) return callback(err);
+        const list = addresses as dns.LookupAddress[];
+        for (const a of list) {
+          const verdict = classifyAddress(a.address, allow, hostname);
+          if (!verdict.allowed)
+            return callback(
+              new OutboundError('ssrf_refused', `Refused to connect to ${hostname}: ${verdict.reason}`),
+            );
+        }
+        if (options.all) return callback(null, list);
+        callback(null, list[0].address, list[0].family);
+      });
+    };
+    this.agent = new Agent({
+      keepAliveTimeout: 10_000,
+      keepAliveMaxTimeout: 60_000,
+      connections: 128,
+      connect: { lookup: guardedLookup as any, timeout: 10_000 },
+    });
+  }
+
+  /** Checks a URL without connecting: scheme, and an IP-literal host against the guard. */
+  checkUrl(raw: string): URL {
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      throw new OutboundError('invalid_url', `"${raw.slice(0, 200)}" is not a valid URL`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new OutboundError('invalid_url', `Only http and https URLs can be called (got ${url.protocol})`);
+    if (url.username || url.password)
+      throw new OutboundError('invalid_url', 'Put credentials in a credential or header, not in the URL');
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    if (isIP(host)) {
+      const verdict = classifyAddress(host, this.allow);
+      if (!verdict.allowed)
+        throw new OutboundError('ssrf_refused', `Refused to connect to ${host}: ${verdict.reason}`);
+    } else if (/^localhost$|\.localhost$/i.test(host) && !this.allow.hosts.has(host.toLowerCase())) {
+      // Resolved by the guard too, but say it plainly without a DNS round trip.
+      const verdict = classifyAddress('127.0.0.1', this.allow, host);
+      if (!verdict.allowed)
+        throw new OutboundError('ssrf_refused', `Refused to connect to ${host}: it is a loopback name`);
+    }
+    return url;
+  }
+
+  async request(req: OutboundRequest): Promise<OutboundResponse> {
+    const started = performance.now();
+    const timeoutMs = req.timeoutMs ?? 15_000;
+    const maxBytes = req.maxResponseBytes ?? 5 * 1024 * 1024;
+    let url = this.checkUrl(req.url);
+    let method = req.method.toUpperCase();
+    let body = req.body;
+    let headers = { 'user-agent': this.userAgent, ...lowerKeys(req.headers ?? {}) };
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const signal = req.signal ? AbortSignal.any([req.signal, deadline]) : deadline;
+    for (let hop = 0; ; hop++) {
+      let res: Dispatcher.ResponseData;
+      try {
+        res = await request(url, {
+          method: method as Dispatcher.HttpMethod,
+          headers,
+          body,
+          dispatcher: this.agent,
+          signal,
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
+        });
+      } catch (err) {
+        throw toOutboundError(err, deadline, timeoutMs, url);
+      }
+      const location = res.headers.location;
+      if (res.statusCode >= 300 && res.statusCode < 400 && location && hop < (req.maxRedirects ?? 0)) {
+        await res.body.dump().catch(() => {});
+        const next = new URL(String(location), url);
+        url = this.checkUrl(next.toString());
+        if (
+          res.statusCode === 303 ||
+          ((res.statusCode === 301 || res.statusCode === 302) && method === 'POST')
+        ) {
+          method = 'GET';
+          body = undefined;
+          const { 'content-type': _ct, 'content-length': _cl, ...rest } = headers as Record<string, string>;
+          headers = rest as typeof headers;
+        }
+        continue;
+      }
+      let collected: { body: Buffer; truncated: boolean };
+      try {
+        collected = await readCapped(res.body, maxBytes);
+      } catch (err) {
+        throw toOutboundError(err, deadline, timeoutMs, url);
+      }
+      if (collected.truncated && req.onOversize === 'error') {
+        throw new OutboundError(
+          'response_too_large',
+          `The response from ${url.host} is larger than ${maxBytes} bytes`,
+        );
+      }
+      return {
+        status: res.statusCode,
+        headers: flattenHeaders(res.headers),
+        body: collected.body,
+        truncated: collected.truncated,
+        durationMs: Math.round(performance.now() - started),
+        url: url.toString(),
+      };
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+}
+
+async function readCapped(stream: AsyncIterable<Buffer> & { destroy(): void }, max: number) {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    const room = max - size;
+    if (chunk.length > room) {
+      if (room > 0) chunks.push(chunk.subarray(0, room));
+      stream.destroy();
+      return { body: Buffer.concat(chunks, max), truncated: true };
+    }
+    chunks.push(chunk);
+    size += chunk.length;
+  }
+  return { body: Buffer.concat(chunks, size), truncated: false };
+}
+
+function toOutboundError(err: unknown, deadline: AbortSignal, timeoutMs: number, url: URL): OutboundError {
+  if (err instanceof OutboundError) return err;
+  const e = err as { code?: string; message?: string; cause?: unknown; name?: string };
+  if (e?.cause instanceof OutboundError) return e.cause;
+  if (
+    deadline.aborted ||
+    e?.name === 'TimeoutError' ||
+    e?.code === 'UND_ERR_HEADERS_TIMEOUT' ||
+    e?.code === 'UND_ERR_BODY_TIMEOUT' ||
+    e?.code === 'UND_ERR_CONNECT_TIMEOUT'
+  )
+    return new OutboundError('timeout', `No answer from ${url.host} within ${timeoutMs} ms`);
+  const detail = e?.code ?? (e?.cause as { code?: string })?.code ?? e?.message ?? 'error';
+  return new OutboundError('connection_failed', `Could not reach ${url.host}: ${detail}`);
+}
+
+function lowerKeys(h: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h)) out[k.toLowerCase()] = v;
+  return out;
+}
+
+function flattenHeaders(h: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
+  return out;
+}
