@@ -18,6 +18,31 @@ import { RunGroupCommitter } from './ingest/groupCommit.ts';
 import { registerIngestRoutes } from './ingest/route.ts';
 import { registerTenantRoutes } from './tenants/routes.ts';
 import { VERSION } from './version.ts';
+import { OutboundClient } from './delivery/httpClient.ts';
+import { createWebhookCaller } from './delivery/webhookCall.ts';
+import { registerEndpointRoutes } from './delivery/endpoints/routes.ts';
+import { ResponseWaiter } from './flows/responses.ts';
+import { type FinishedRun, RunWorker } from './flows/worker.ts';
+import { Mailer, runNotification } from './notify/mailer.ts';
+
+/** E-mail per flow settings (notify.on_failure / on_success); never blocks or fails the run. */
+function notifyRunFinished(mailer: Mailer, publicUrl: string, run: FinishedRun): void {
+  const to = run.status === 'failed' ? run.settings?.notify?.on_failure : run.settings?.notify?.on_success;
+  if (!to?.length) return;
+  const mail = runNotification({
+    flowName: run.flowName,
+    flowId: run.flowId,
+    runId: run.runId,
+    status: run.status,
+    error: run.error,
+    publicUrl,
+    startedAt: run.startedAt,
+    finishedAt: run.finishedAt,
+  });
+  mailer.enqueue({ to, ...mail });
+}
+
+export type Role = 'all' | 'api' | 'worker';
 
 export type AppDeps = {
   config: Config;
@@ -25,9 +50,17 @@ export type AppDeps = {
   secretKey: Buffer;
   now?: () => number;
   logger?: boolean | Record<string, unknown>;
+  /** all (default): API, inbound and run workers; api: no workers; worker: workers and health only. */
+  role?: Role;
+  /** Worker tuning (tests shorten the lease and the poll). */
+  worker?: { leaseMs?: number; pollMs?: number; batchSize?: number };
+  /** Mail for run notifications (default: from SMTP_URL). */
+  mailer?: Mailer;
 };
 
-export type App = FastifyInstance & { hookflow: { cache: HookCache; committer: RunGroupCommitter } };
+export type App = FastifyInstance & {
+  hookflow: { cache: HookCache; committer: RunGroupCommitter; worker?: RunWorker; client: OutboundClient };
+};
 
 export async function createApp(deps: AppDeps): Promise<App> {
   const { config, database, secretKey } = deps;
@@ -62,13 +95,40 @@ export async function createApp(deps: AppDeps): Promise<App> {
     },
   }) as unknown as App;
 
+  const role = deps.role ?? 'all';
   const cache = new HookCache(database, secretKey, 30_000, now);
   const committer = new RunGroupCommitter(database);
-  app.decorate('hookflow', { cache, committer });
-  app.addHook('onReady', async () => cache.start());
+  const responses = new ResponseWaiter(database);
+  const client = new OutboundClient({ allowPrivateTargets: config.allowPrivateTargets });
+  const mailer = deps.mailer ?? new Mailer({ smtpUrl: config.smtpUrl, log: app.log });
+  const worker =
+    role === 'api'
+      ? undefined
+      : new RunWorker({
+          database,
+          secretKey,
+          client,
+          webhookCall: createWebhookCaller({ database, secretKey, client, now }),
+          now,
+          log: app.log,
+          leaseMs: deps.worker?.leaseMs,
+          pollMs: deps.worker?.pollMs,
+          batchSize: deps.worker?.batchSize,
+          onRunFinished: (run) => notifyRunFinished(mailer, config.publicUrl, run),
+        });
+  app.decorate('hookflow', { cache, committer, worker, client });
+  app.addHook('onReady', async () => {
+    await cache.start();
+    await responses.start();
+    await worker?.start();
+  });
   app.addHook('onClose', async () => {
     await committer.drain();
+    await worker?.stop();
+    await responses.stop();
     await cache.stop();
+    await mailer.close();
+    await client.close();
   });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -109,7 +169,15 @@ export async function createApp(deps: AppDeps): Promise<App> {
   );
 
   registerHealthRoutes(app, database);
-  registerIngestRoutes(app, { database, cache, committer, maxBodyBytes: config.maxBodyBytes, now });
+  if (role === 'worker') return app;
+  registerIngestRoutes(app, {
+    database,
+    cache,
+    committer,
+    responses,
+    maxBodyBytes: config.maxBodyBytes,
+    now,
+  });
 
   const docs = new ApiDocs();
   await app.register(async (api) => {
@@ -117,7 +185,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
     registerTenantRoutes(api, docs, database);
     registerCredentialRoutes(api, docs, database, secretKey);
     registerFlowRoutes(api, docs, database, config.publicUrl);
-    registerRunRoutes(api, docs, database);
+    registerRunRoutes(api, docs, database, now);
+    registerEndpointRoutes(api, docs, database, secretKey);
   });
   app.get('/api/openapi.json', async () => docs.document(config.publicUrl, VERSION));
   app.get('/api/docs', async (_req, reply) =>

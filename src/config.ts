@@ -25,6 +25,8 @@ export type Config = {
   maxBodyBytes: number;
   retrySchedule: number[];
   trustProxy: boolean;
+  /** How long a worker holds a run before another may take it over (HOOKFLOW_RUN_LEASE_MS). */
+  runLeaseMs: number;
 };
 
 export class ConfigError extends Error {
@@ -186,7 +188,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     e.HOOKFLOW_TRUST_PROXY ?? 'false',
   );
 
+  const runLeaseMs = pick(
+    'HOOKFLOW_RUN_LEASE_MS',
+    z
+      .string()
+      .regex(/^\d+$/, 'HOOKFLOW_RUN_LEASE_MS must be a whole number of milliseconds')
+      .transform(Number)
+      .refine((n) => n >= 1000 && n <= 3_600_000, 'HOOKFLOW_RUN_LEASE_MS must be between 1000 and 3600000'),
+    e.HOOKFLOW_RUN_LEASE_MS ?? '30000',
+  );
+
   return {
+    runLeaseMs,
     port: portNum,
     host,
     publicUrl,

@@ -3,15 +3,15 @@
  * an admin key exists, listen. SIGTERM/SIGINT drain: stop accepting, finish what is in flight, exit.
  */
 import type { FastifyBaseLogger } from 'fastify';
-import { type App, createApp } from './app.ts';
+import { type App, createApp, type Role } from './app.ts';
+
+export type { Role };
 import type { Config } from './config.ts';
 import { type Database, openDatabase } from './db/connect.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { startMaintenance } from './maintenance.ts';
 import { checkSecretKey, resolveSecretKey } from './secretKey.ts';
 import { countApiKeys, createApiKey, ensureBootstrapKey } from './tenants/store.ts';
-
-export type Role = 'all' | 'api' | 'worker';
 
 export type Running = { app: App; database: Database; url: string; stop(): Promise<void> };
 
@@ -71,7 +71,14 @@ export async function startServer(
     print('');
   }
 
-  const app = await createApp({ config, database, secretKey, logger: { level: config.logLevel } });
+  const app = await createApp({
+    config,
+    database,
+    secretKey,
+    logger: { level: config.logLevel },
+    role: opts.role,
+    worker: { leaseMs: config.runLeaseMs },
+  });
   try {
     await app.listen({ port: config.port, host: config.host });
   } catch (err) {

@@ -805,12 +805,27 @@ describe('the inbound endpoint', () => {
       expect(await runCount(flow.id)).toBe(cases.length);
     });
 
-    it('flow: answers 501 response_mode_unavailable and stores no run', async () => {
-      const flow = await createFlow({ response: { mode: 'flow' } });
+    it('flow: stores the run, waits for it, and with no worker answering falls back to 504 after timeout_ms', async () => {
+      const flow = await createFlow({
+        response: {
+          mode: 'flow',
+          timeout_ms: 300,
+          fallback: { status: 202, body: '{"queued":"${run.id}"}' },
+        },
+      });
+      const started = Date.now();
       const res = await postJson(flow.webhooks[0].url, { a: 1 });
-      expect(res.status).toBe(501);
-      expect(res.json).toMatchObject({ code: 'response_mode_unavailable', msg: expect.any(String) });
-      expect(await runCount(flow.id)).toBe(0);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+      expect(res.status).toBe(202);
+      expect(res.json.queued).toMatch(/^run_/);
+      expect(await runCount(flow.id)).toBe(1);
+      const plain = await createFlow({ response: { mode: 'flow', timeout_ms: 200 } });
+      const fallback = await postJson(plain.webhooks[0].url, { a: 1 });
+      expect(fallback.status).toBe(504);
+      expect(fallback.json).toMatchObject({
+        msg: 'Flow did not respond in time',
+        run_id: expect.stringMatching(/^run_/),
+      });
     });
   });
 

@@ -3,10 +3,9 @@
  * graph rules. Pure: returns every problem found, each naming the node and the field, so the API
  * can answer one 400 and the UI can mark the nodes.
  */
-import jsonata from 'jsonata';
 import { z } from 'zod';
 import { parsePath } from './paths.ts';
-import { validateTemplatesDeep } from './templates.ts';
+import { compileTemplate, validateTemplatesDeep } from './templates.ts';
 
 export const NODE_TYPES = [
   'webhook',
@@ -180,6 +179,8 @@ const configSchemas: Record<NodeType, z.ZodType> = {
       body: z.unknown().optional(),
       credential_id: z.string().min(1).optional(),
       timeout_ms: z.number().int().min(1).max(300_000).default(15_000),
+      /** A 4xx/5xx answer fails the node (and the run) unless this is false. */
+      fail_on_error_status: z.boolean().default(true),
     })
     .strict(),
   webhook_call: z
@@ -341,16 +342,10 @@ export function validateFlowDocument(
     ))
       problems.push({ node: node.id, field: `config.${t.path}`, msg: t.error });
     if (type === 'transform') {
+      // Compiled exactly as the engine runs it: a `${= …}` expression (Webhook:: paths allowed).
       const expr = (cfg.data as { expression: string }).expression;
-      try {
-        jsonata(expr.replace(/Webhook::/g, 'Webhook.'));
-      } catch (err) {
-        problems.push({
-          node: node.id,
-          field: 'config.expression',
-          msg: `invalid JSONata expression: ${(err as Error).message}`,
-        });
-      }
+      const compiled = compileTemplate(`\${= ${expr}}`);
+      if (!compiled.ok) problems.push({ node: node.id, field: 'config.expression', msg: compiled.error });
     }
     if (type === 'webhook') {
       for (const [i, p] of (cfg.data as WebhookConfig).parameters.entries()) {

@@ -69,6 +69,9 @@ export interface RunsTable {
   raw_body: Buffer | null;
   nodes: ColumnType<unknown[], string | undefined, string>;
   vars: ColumnType<Record<string, unknown>, string | undefined, string>;
+  flow_key: ColumnType<Record<string, unknown>, string | undefined, string>;
+  response: ColumnType<unknown, string | null | undefined, string | null>;
+  wait_response: ColumnType<boolean, boolean | undefined, boolean>;
   error: string | null;
   attempts: Generated<number>;
   run_at: Timestamp;
@@ -102,6 +105,58 @@ export interface SamplesTable {
   captured_at: Date | null;
 }
 
+/** `endpoints.auth`: the non-secret part; inline secrets are sealed in `auth_secret_enc`. */
+export type EndpointAuthRow =
+  | { type: 'none' }
+  | { type: 'basic'; username?: string; credential_id?: string }
+  | { type: 'api_key'; header?: string; credential_id?: string }
+  | { type: 'bearer'; credential_id?: string };
+
+export type EndpointBodyRow = { type: 'envelope' } | { type: 'template'; template: string };
+
+export interface EndpointsTable {
+  tenant_id: string;
+  id: string;
+  name: string;
+  url: string;
+  method: ColumnType<
+    'POST' | 'PUT' | 'PATCH',
+    'POST' | 'PUT' | 'PATCH' | undefined,
+    'POST' | 'PUT' | 'PATCH'
+  >;
+  events: ColumnType<string[], string[] | undefined, string[]>;
+  auth: ColumnType<EndpointAuthRow, string | undefined, string>;
+  auth_secret_enc: ColumnType<Buffer | null, Buffer | null | undefined, Buffer | null>;
+  headers: ColumnType<Record<string, string>, string | undefined, string>;
+  is_default: ColumnType<boolean, boolean | undefined, boolean>;
+  enabled: ColumnType<boolean, boolean | undefined, boolean>;
+  rate_limit_per_s: ColumnType<number | null, number | null | undefined, number | null>;
+  body: ColumnType<EndpointBodyRow, string | undefined, string>;
+  retry_schedule: ColumnType<number[] | null, number[] | null | undefined, number[] | null>;
+  secret_enc: Buffer;
+  previous_secret_enc: ColumnType<Buffer | null, Buffer | null | undefined, Buffer | null>;
+  previous_secret_expires_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  disabled_reason: ColumnType<string | null, string | null | undefined, string | null>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface EventsTable {
+  tenant_id: string;
+  id: string;
+  event_type: string;
+  data: Json;
+  context: Json<Record<string, unknown>>;
+  source: string;
+  created_at: Timestamp;
+}
+
+export interface EventTypesTable {
+  tenant_id: string;
+  name: string;
+  created_at: Timestamp;
+}
+
 export interface DB {
   meta: MetaTable;
   tenants: TenantsTable;
@@ -111,4 +166,7 @@ export interface DB {
   runs: RunsTable;
   idempotency_keys: IdempotencyKeysTable;
   samples: SamplesTable;
+  events: EventsTable;
+  event_types: EventTypesTable;
+  endpoints: EndpointsTable;
 }

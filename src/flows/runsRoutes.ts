@@ -1,10 +1,11 @@
 /** /api/v1/runs: list (filters, cursor) and detail with the stored trigger request. */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { notFound } from '../api/errors.ts';
+import { HttpError, notFound } from '../api/errors.ts';
+import { newId } from '../core/ids.ts';
 import { type ApiDocs, limitSchema, principal, validate } from '../api/http.ts';
 import type { Database } from '../db/connect.ts';
-import { getRun, listRuns } from './runsStore.ts';
+import { cancelRun, getRun, listRuns, rerunRun } from './runsStore.ts';
 
 const listQuery = z.object({
   flow_id: z.string().max(100).optional(),
@@ -13,7 +14,12 @@ const listQuery = z.object({
   cursor: z.string().max(100).optional(),
 });
 
-export function registerRunRoutes(app: FastifyInstance, docs: ApiDocs, database: Database): void {
+export function registerRunRoutes(
+  app: FastifyInstance,
+  docs: ApiDocs,
+  database: Database,
+  now: () => number = Date.now,
+): void {
   docs.route(
     app,
     { method: 'GET', url: '/api/v1/runs', summary: 'List runs, newest first', tag: 'Runs', query: listQuery },
@@ -41,6 +47,45 @@ export function registerRunRoutes(app: FastifyInstance, docs: ApiDocs, database:
       const run = await getRun(database, principal(req).tenantId, (req.params as { id: string }).id);
       if (!run) throw notFound('Run');
       return run;
+    },
+  );
+  docs.route(
+    app,
+    {
+      method: 'POST',
+      url: '/api/v1/runs/:id/rerun',
+      summary: 'Start a new run with the same trigger input',
+      tag: 'Runs',
+      status: 201,
+    },
+    async (req, reply) => {
+      const p = principal(req);
+      const id = await rerunRun(database.db, p.tenantId, (req.params as { id: string }).id, newId('run'));
+      if (!id) throw notFound('Run');
+      reply.code(201);
+      return getRun(database, p.tenantId, id);
+    },
+  );
+  docs.route(
+    app,
+    {
+      method: 'POST',
+      url: '/api/v1/runs/:id/cancel',
+      summary: 'Cancel a queued or running run',
+      tag: 'Runs',
+    },
+    async (req) => {
+      const p = principal(req);
+      const { id } = req.params as { id: string };
+      const cancelled = await cancelRun(database.db, p.tenantId, id, new Date(now()));
+      if (!cancelled) {
+        const run = await getRun(database, p.tenantId, id);
+        if (!run) throw notFound('Run');
+        throw new HttpError(409, 'run_finished', `The run has already ended (${run.status})`, {
+          status: run.status,
+        });
+      }
+      return getRun(database, p.tenantId, id);
     },
   );
 }

@@ -11,6 +11,8 @@ export type NewRun = {
   /** JSON text of {method, path, headers, query, body, ...} */
   trigger: string;
   rawBody: Buffer | null;
+  /** The sender waits for the run's respond node (response mode "flow"). */
+  waitResponse?: boolean;
 };
 
 export const RUNS_CHANNEL = 'hookflow_runs';
@@ -23,12 +25,13 @@ export async function insertQueuedRuns(db: Kysely<DB>, runs: NewRun[]): Promise<
   if (runs.length === 0) return;
   await sql`
     with inserted as (
-      insert into runs (tenant_id, id, flow_id, trigger_node_id, status, trigger, raw_body)
-      select t, i, f, n, 'queued', tr, rb
+      insert into runs (tenant_id, id, flow_id, trigger_node_id, status, trigger, raw_body, wait_response)
+      select t, i, f, n, 'queued', tr, rb, w
       from unnest(${runs.map((r) => r.tenantId)}::text[], ${runs.map((r) => r.id)}::text[],
                   ${runs.map((r) => r.flowId)}::text[], ${runs.map((r) => r.triggerNodeId)}::text[],
-                  ${runs.map((r) => r.trigger)}::jsonb[], ${runs.map((r) => r.rawBody)}::bytea[])
-           as u(t, i, f, n, tr, rb)
+                  ${runs.map((r) => r.trigger)}::jsonb[], ${runs.map((r) => r.rawBody)}::bytea[],
+                  ${runs.map((r) => r.waitResponse ?? false)}::boolean[])
+           as u(t, i, f, n, tr, rb, w)
       returning 1
     )
     select pg_notify(${RUNS_CHANNEL}, '') from (select 1 from inserted limit 1) x
@@ -43,6 +46,8 @@ const RUN_COLUMNS = [
   'trigger',
   'nodes',
   'vars',
+  'flow_key',
+  'response',
   'error',
   'attempts',
   'rerun_of',
@@ -85,4 +90,208 @@ export async function listRuns(
   if (opts.status) q = q.where('status', '=', opts.status);
   if (opts.cursor) q = q.where('id', '<', opts.cursor);
   return q.orderBy('id', 'desc').limit(opts.limit).execute();
+}
+
+export const RESPONSES_CHANNEL = 'hookflow_responses';
+
+export type ClaimedRun = {
+  tenant_id: string;
+  id: string;
+  flow_id: string;
+  trigger_node_id: string;
+  trigger: Record<string, unknown>;
+  nodes: unknown[];
+  vars: Record<string, unknown>;
+  flow_key: Record<string, unknown>;
+  response: unknown;
+  wait_response: boolean;
+  started_at: Date;
+  attempts: number;
+};
+
+/**
+ * Claims due runs (queued, or running whose lease ended or whose delay is over) under a lease:
+ * `FOR UPDATE SKIP LOCKED`, so concurrent workers never claim the same run. Flows with
+ * `max_concurrency` are serialised by an advisory lock while their running runs are counted, so
+ * the limit holds across processes. Times come from the caller's clock (testable delays).
+ */
+export async function claimRuns(
+  db: Kysely<DB>,
+  opts: { workerId: string; now: Date; leaseMs: number; limit: number },
+): Promise<ClaimedRun[]> {
+  const { now } = opts;
+  return db.transaction().execute(async (tx) => {
+    const candidates = await sql<{ tenant_id: string; id: string; flow_id: string; max_c: number | null }>`
+      select r.tenant_id, r.id, r.flow_id, (f.settings->>'max_concurrency')::int as max_c
+      from runs r left join flows f on f.tenant_id = r.tenant_id and f.id = r.flow_id
+      where r.status in ('queued', 'running') and r.run_at <= ${now}
+        and (r.locked_until is null or r.locked_until < ${now})
+      order by r.run_at
+      limit ${opts.limit}
+      for update of r skip locked`.execute(tx);
+    let chosen = candidates.rows;
+    const limited = chosen.filter((c) => c.max_c !== null);
+    if (limited.length) {
+      const keys = [...new Set(limited.map((c) => `${c.tenant_id}:${c.flow_id}`))].sort();
+      for (const key of keys) await sql`select pg_advisory_xact_lock(hashtext(${key}))`.execute(tx);
+      const counts = await sql<{ key: string; n: string }>`
+        select tenant_id || ':' || flow_id as key, count(*) as n from runs
+        where status = 'running' and locked_until >= ${now}
+          and tenant_id || ':' || flow_id = any(${keys}::text[])
+        group by 1`.execute(tx);
+      const running = new Map(counts.rows.map((r) => [r.key, Number(r.n)]));
+      chosen = chosen.filter((c) => {
+        if (c.max_c === null) return true;
+        const key = `${c.tenant_id}:${c.flow_id}`;
+        const n = running.get(key) ?? 0;
+        if (n >= c.max_c) return false;
+        running.set(key, n + 1);
+        return true;
+      });
+    }
+    if (chosen.length === 0) return [];
+    const lockedUntil = new Date(now.getTime() + opts.leaseMs);
+    const claimed = await sql<ClaimedRun>`
+      update runs r set status = 'running', locked_until = ${lockedUntil}, locked_by = ${opts.workerId},
+        attempts = r.attempts + 1, started_at = coalesce(r.started_at, ${now})
+      from unnest(${chosen.map((c) => c.tenant_id)}::text[], ${chosen.map((c) => c.id)}::text[]) as c(tenant_id, id)
+      where r.tenant_id = c.tenant_id and r.id = c.id
+      returning r.tenant_id, r.id, r.flow_id, r.trigger_node_id, r.trigger, r.nodes, r.vars, r.flow_key,
+        r.response, r.wait_response, r.started_at, r.attempts`.execute(tx);
+    return claimed.rows;
+  });
+}
+
+export type ProgressEvent = {
+  tenantId: string;
+  runId: string;
+  id: string;
+  eventType: string;
+  data: unknown;
+  context: Record<string, unknown>;
+  source: 'flow' | 'system';
+};
+
+export type RunProgress = {
+  tenantId: string;
+  id: string;
+  status: RunStatus;
+  nodes: unknown[];
+  vars: Record<string, unknown>;
+  flowKey: Record<string, unknown>;
+  error: string | null;
+  response: unknown | null;
+  /** Sleep until (delay): the run becomes due again then. */
+  runAt: Date | null;
+  finished: boolean;
+  /** Give the lease back (finished or sleeping). */
+  release: boolean;
+};
+
+/**
+ * Writes checkpoints and completions of many runs in one statement, with the events they produce
+ * (transactional outbox) — only for runs this worker still holds. Wakes senders waiting for a
+ * response. Returns the ids actually written (a run cancelled meanwhile is not).
+ */
+export async function writeRunProgress(
+  db: Kysely<DB>,
+  workerId: string,
+  now: Date,
+  rows: RunProgress[],
+  events: ProgressEvent[],
+): Promise<Set<string>> {
+  if (rows.length === 0) return new Set();
+  const r = await sql<{ id: string }>`
+    with u as (
+      select * from unnest(
+        ${rows.map((x) => x.tenantId)}::text[], ${rows.map((x) => x.id)}::text[], ${rows.map((x) => x.status)}::text[],
+        ${rows.map((x) => JSON.stringify(x.nodes))}::jsonb[], ${rows.map((x) => JSON.stringify(x.vars))}::jsonb[],
+        ${rows.map((x) => JSON.stringify(x.flowKey))}::jsonb[], ${rows.map((x) => x.error)}::text[],
+        ${rows.map((x) => (x.response === null ? null : JSON.stringify(x.response)))}::jsonb[],
+        ${rows.map((x) => x.runAt)}::timestamptz[], ${rows.map((x) => x.finished)}::boolean[],
+        ${rows.map((x) => x.release)}::boolean[]
+      ) as u(tenant_id, id, status, nodes, vars, flow_key, error, response, run_at, finished, release)
+    ), done as (
+      update runs r set status = u.status, nodes = u.nodes, vars = u.vars, flow_key = u.flow_key, error = u.error,
+        response = coalesce(u.response, r.response), run_at = coalesce(u.run_at, r.run_at),
+        finished_at = case when u.finished then ${now}::timestamptz else r.finished_at end,
+        locked_until = case when u.release then null else r.locked_until end,
+        locked_by = case when u.release then null else r.locked_by end
+      from u
+      where r.tenant_id = u.tenant_id and r.id = u.id and r.status = 'running' and r.locked_by = ${workerId}
+      returning r.tenant_id, r.id, r.wait_response, u.finished, (u.response is not null) as has_response
+    ), ev as (
+      insert into events (tenant_id, id, event_type, data, context, source)
+      select e.tenant_id, e.id, e.event_type, e.data, e.context, e.source
+      from unnest(${events.map((e) => e.tenantId)}::text[], ${events.map((e) => e.runId)}::text[],
+                  ${events.map((e) => e.id)}::text[], ${events.map((e) => e.eventType)}::text[],
+                  ${events.map((e) => JSON.stringify(e.data ?? null))}::jsonb[],
+                  ${events.map((e) => JSON.stringify(e.context))}::jsonb[], ${events.map((e) => e.source)}::text[])
+           as e(tenant_id, run_id, id, event_type, data, context, source)
+      join done d on d.tenant_id = e.tenant_id and d.id = e.run_id
+      returning tenant_id, event_type
+    ), et as (
+      insert into event_types (tenant_id, name) select distinct tenant_id, event_type from ev
+      on conflict do nothing
+      returning 1
+    ), woken as (
+      select pg_notify(${RESPONSES_CHANNEL}, d.id) from done d where d.wait_response and (d.finished or d.has_response)
+    )
+    select d.id, (select count(*) from woken) as woken from done d`.execute(db);
+  return new Set(r.rows.map((x) => x.id));
+}
+
+/** Keeps the lease of runs still in progress. */
+export async function extendLeases(
+  db: Kysely<DB>,
+  workerId: string,
+  ids: string[],
+  until: Date,
+): Promise<void> {
+  if (ids.length === 0) return;
+  await sql`update runs set locked_until = ${until}
+    where id = any(${ids}::text[]) and locked_by = ${workerId} and status = 'running'`.execute(db);
+}
+
+/** Gives back leases this worker holds (graceful shutdown): the runs are claimable at once. */
+export async function releaseLeases(db: Kysely<DB>, workerId: string, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await sql`update runs set locked_until = null, locked_by = null
+    where id = any(${ids}::text[]) and locked_by = ${workerId} and status = 'running'`.execute(db);
+}
+
+/** Cancels a queued or running run; a sender waiting for it is woken. */
+export async function cancelRun(db: Kysely<DB>, tenantId: string, id: string, now: Date) {
+  const r = await sql<{ id: string; status: RunStatus }>`
+    with c as (
+      update runs set status = 'cancelled', finished_at = ${now}, locked_until = null, locked_by = null,
+        error = coalesce(error, 'Cancelled')
+      where tenant_id = ${tenantId} and id = ${id} and status in ('queued', 'running')
+      returning id, status, wait_response
+    ), woken as (select pg_notify(${RESPONSES_CHANNEL}, c.id) from c where c.wait_response)
+    select id, status, (select count(*) from woken) as woken from c`.execute(db);
+  return r.rows[0];
+}
+
+/** A new queued run with the same trigger input as an earlier one. */
+export async function rerunRun(db: Kysely<DB>, tenantId: string, id: string, newRunId: string) {
+  const r = await sql<{ id: string }>`
+    with n as (
+      insert into runs (tenant_id, id, flow_id, trigger_node_id, status, trigger, raw_body, rerun_of)
+      select tenant_id, ${newRunId}, flow_id, trigger_node_id, 'queued', trigger, raw_body, id
+      from runs where tenant_id = ${tenantId} and id = ${id}
+      returning id
+    )
+    select n.id, (select pg_notify(${RUNS_CHANNEL}, '')) as woken from n`.execute(db);
+  return r.rows[0]?.id;
+}
+
+/** What a waiting sender needs: the respond node's answer, or how the run ended. */
+export async function getRunOutcome(db: Kysely<DB>, tenantId: string, id: string) {
+  return db
+    .selectFrom('runs')
+    .select(['status', 'response', 'error'])
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', id)
+    .executeTakeFirst();
 }

@@ -6,7 +6,7 @@
  */
 import ipaddr from 'ipaddr.js';
 import type { Database } from '../db/connect.ts';
-import { CACHE_CHANNEL, onLocalCacheNotify } from '../db/notify.ts';
+import { NotifiedCache, subscribeToCacheNotifications } from '../db/notifiedCache.ts';
 import { type FlowNode, type WebhookConfig, webhookNodes } from '../core/flowDocument.ts';
 import { loadCredential } from '../credentials/store.ts';
 import { getFlow, listeningNodes } from '../flows/store.ts';
@@ -34,90 +34,54 @@ export type FlowEntry = {
 
 export type TenantEntry = { allowlist?: (ip: string) => boolean };
 
-type Cached<T> = { value: T; at: number };
-
 export class HookCache {
-  private flows = new Map<string, Cached<FlowEntry | null>>();
-  private tenants = new Map<string, Cached<TenantEntry | null>>();
-  private loading = new Map<string, Promise<unknown>>();
+  private readonly flows: NotifiedCache<FlowEntry | null>;
+  private readonly tenants: NotifiedCache<TenantEntry | null>;
   private unsubscribe?: () => Promise<void>;
-  private unsubscribeLocal?: () => void;
-  /** Bumped by every invalidation: a load that started before it neither stores nor is joined. */
-  private generation = 0;
 
   constructor(
     private readonly database: Database,
     private readonly secretKey: Buffer,
-    private readonly ttlMs = 30_000,
-    private readonly now: () => number = Date.now,
-  ) {}
+    ttlMs = 30_000,
+    now: () => number = Date.now,
+  ) {
+    this.flows = new NotifiedCache(ttlMs, now);
+    this.tenants = new NotifiedCache(ttlMs, now);
+  }
 
   async start(): Promise<void> {
-    this.unsubscribeLocal = onLocalCacheNotify((payload) => this.invalidate(payload));
-    this.unsubscribe = await this.database.listen(
-      CACHE_CHANNEL,
+    this.unsubscribe = await subscribeToCacheNotifications(
+      this.database,
       (payload) => this.invalidate(payload),
       () => this.clear(),
     );
   }
 
   async stop(): Promise<void> {
-    this.unsubscribeLocal?.();
     await this.unsubscribe?.();
     this.clear();
   }
 
   clear(): void {
-    this.generation++;
-    this.loading.clear();
     this.flows.clear();
     this.tenants.clear();
   }
 
   /** `flow:<tenant>:<id>` drops one flow; `tenant:<tenant>` drops the tenant and all its flows. */
   invalidate(payload: string): void {
-    const [kind, tenantId, id] = payload.split(':');
-    this.generation++;
-    this.loading.clear();
-    if (kind === 'flow' && tenantId && id) this.flows.delete(`${tenantId}:${id}`);
-    else if (kind === 'tenant' && tenantId) {
-      this.tenants.delete(tenantId);
-      for (const key of this.flows.keys()) if (key.startsWith(`${tenantId}:`)) this.flows.delete(key);
-    } else this.clear();
+    this.flows.invalidate(payload);
+    this.tenants.invalidate(payload);
   }
 
-  async flow(tenantId: string, flowId: string): Promise<FlowEntry | null> {
-    const key = `${tenantId}:${flowId}`;
-    const hit = this.flows.get(key);
-    if (hit && this.now() - hit.at < this.ttlMs) return hit.value;
-    return this.load(`f:${key}`, async () => {
-      const generation = this.generation;
-      const value = await this.loadFlow(tenantId, flowId);
-      if (generation === this.generation) this.flows.set(key, { value, at: this.now() });
-      return value;
-    });
+  flow(tenantId: string, flowId: string): Promise<FlowEntry | null> {
+    return this.flows.get(`${tenantId}:${flowId}`, () => this.loadFlow(tenantId, flowId));
   }
 
-  async tenant(tenantId: string): Promise<TenantEntry | null> {
-    const hit = this.tenants.get(tenantId);
-    if (hit && this.now() - hit.at < this.ttlMs) return hit.value;
-    return this.load(`t:${tenantId}`, async () => {
-      const generation = this.generation;
+  tenant(tenantId: string): Promise<TenantEntry | null> {
+    return this.tenants.get(tenantId, async () => {
       const row = await getTenant(this.database, tenantId);
-      const value = row ? { allowlist: allowlistMatcher(row.settings?.ip_allowlist) } : null;
-      if (generation === this.generation) this.tenants.set(tenantId, { value, at: this.now() });
-      return value;
+      return row ? { allowlist: allowlistMatcher(row.settings?.ip_allowlist) } : null;
     });
-  }
-
-  private load<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const pending = this.loading.get(key);
-    if (pending) return pending as Promise<T>;
-    const p: Promise<T> = fn().finally(() => {
-      if (this.loading.get(key) === p) this.loading.delete(key);
-    });
-    this.loading.set(key, p);
-    return p;
   }
 
   private async loadFlow(tenantId: string, flowId: string): Promise<FlowEntry | null> {

@@ -16,6 +16,7 @@ import { newId } from '../core/ids.ts';
 import { renderDeep, type TemplateContext } from '../core/templates.ts';
 import { verifyRequest } from '../core/verify/index.ts';
 import { captureSample } from '../flows/store.ts';
+import type { ResponseWaiter, WaitResult } from '../flows/responses.ts';
 import type { Database } from '../db/connect.ts';
 import type { HookCache, HookNode } from './cache.ts';
 import type { RunGroupCommitter } from './groupCommit.ts';
@@ -23,6 +24,7 @@ import { acceptIdempotent, type StoredResponse } from './idempotency.ts';
 
 export type IngestDeps = {
   database: Database;
+  responses: ResponseWaiter;
   cache: HookCache;
   committer: RunGroupCommitter;
   maxBodyBytes: number;
@@ -155,13 +157,6 @@ async function handleHook(
   if (mismatched.length)
     return problem(400, 'invalid_parameters', 'Parameter(s) of the wrong type', { invalid: mismatched });
 
-  if (config.response.mode === 'flow')
-    return problem(
-      501,
-      'response_mode_unavailable',
-      'Response mode "flow" needs the flow engine, which this version of Hookflow does not include yet; use "ack" or "custom"',
-    );
-
   const runId = newId('run');
   const trigger = buildTrigger(request, hook, parsed.body, raw, query);
   const ctx: TemplateContext = {
@@ -193,7 +188,10 @@ async function handleHook(
     triggerNodeId: hook.node.id,
     trigger: JSON.stringify(trigger),
     rawBody: raw.length ? raw : null,
+    waitResponse: config.response.mode === 'flow',
   };
+  // Registered before the run exists, so an answer from a fast worker cannot slip past.
+  const waiting = config.response.mode === 'flow' ? deps.responses.register(tenantId, runId) : undefined;
 
   const idemHeader = config.idempotency?.header;
   const idemKey = idemHeader ? headerValue(request.headers, idemHeader) : undefined;
@@ -205,11 +203,15 @@ async function handleHook(
         windowS: config.idempotency.window_s,
         response: { status: response.status, headers: response.headers, body: response.body },
       });
-      if (outcome.replayed) return replay(outcome.response);
+      if (outcome.replayed) {
+        waiting?.cancel();
+        return replay(outcome.response);
+      }
     } else {
       await deps.committer.insert(run);
     }
   } catch (err) {
+    waiting?.cancel();
     if (isDataError(err))
       return problem(
         400,
@@ -218,7 +220,44 @@ async function handleHook(
       );
     throw err;
   }
+  if (waiting && config.response.mode === 'flow')
+    return flowAnswer(await waiting.wait(config.response.timeout_ms), config, ctx, runId);
   return response;
+}
+
+/** The answer of a `flow`-mode request: the respond node's, the run's end, or the timeout fallback. */
+async function flowAnswer(
+  result: WaitResult,
+  config: WebhookConfig,
+  ctx: TemplateContext,
+  runId: string,
+): Promise<Answer> {
+  if (result.kind === 'response') {
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(result.response.headers ?? {})) headers[k] = safeHeaderValue(v);
+    return { status: result.response.status, headers, body: Buffer.from(result.response.body ?? '') };
+  }
+  if (result.kind === 'ended') {
+    if (result.status === 'succeeded') return json(200, { status: 'succeeded', run_id: runId });
+    if (result.status === 'cancelled')
+      return problem(409, 'run_cancelled', 'The run was cancelled', { run_id: runId });
+    return problem(500, 'flow_failed', `The flow failed: ${result.error ?? 'unknown error'}`, {
+      run_id: runId,
+    });
+  }
+  const fallback = config.response.mode === 'flow' ? config.response.fallback : undefined;
+  if (!fallback?.body)
+    return json(fallback?.status ?? 504, { msg: 'Flow did not respond in time', run_id: runId });
+  try {
+    const body = await renderDeep(fallback.body, ctx);
+    return {
+      status: fallback.status,
+      headers: { 'content-type': safeHeaderValue(await renderDeep(fallback.content_type, ctx)) },
+      body: Buffer.from(toText(body)),
+    };
+  } catch {
+    return json(fallback.status, { msg: 'Flow did not respond in time', run_id: runId });
+  }
 }
 
 function flowDisabled(): Answer {

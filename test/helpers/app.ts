@@ -3,7 +3,7 @@
  * key of the default tenant, and a small JSON client for the API.
  */
 import { createServer } from 'node:net';
-import { type App, createApp } from '../../src/app.ts';
+import { type App, type AppDeps, createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { checkSecretKey, resolveSecretKey } from '../../src/secretKey.ts';
 import { createApiKey } from '../../src/tenants/store.ts';
@@ -40,7 +40,15 @@ export async function freePort(): Promise<number> {
 }
 
 export async function startTestApp(
-  opts: { env?: Record<string, string>; now?: () => number; db?: TestDatabase; onDisk?: boolean } = {},
+  opts: {
+    env?: Record<string, string>;
+    now?: () => number;
+    db?: TestDatabase;
+    onDisk?: boolean;
+    /** Run workers in the app (off by default: most tests look at runs as accepted, still queued). */
+    worker?: boolean | { leaseMs?: number; pollMs?: number };
+    mailer?: AppDeps['mailer'];
+  } = {},
 ): Promise<TestApp> {
   const db = opts.db ?? (await createTestDatabase({ onDisk: opts.onDisk }));
   const port = await freePort();
@@ -61,7 +69,15 @@ export async function startTestApp(
 
   let app: App;
   const boot = async () => {
-    app = await createApp({ config, database: db.database, secretKey, now: opts.now });
+    app = await createApp({
+      config,
+      database: db.database,
+      secretKey,
+      now: opts.now,
+      role: opts.worker ? 'all' : 'api',
+      worker: typeof opts.worker === 'object' ? opts.worker : { pollMs: 200 },
+      mailer: opts.mailer,
+    });
     await app.listen({ port, host: '127.0.0.1' });
   };
   await boot();

@@ -1,0 +1,83 @@
+/**
+ * Execution plans: the order in which a run visits a flow's nodes, from the trigger that started
+ * it. Pure. Flows are validated acyclic on save, so a topological order exists; nodes unreachable
+ * from the trigger (another trigger's branch) are not part of the plan.
+ */
+import type { FlowEdge, FlowNode } from './flowDocument.ts';
+
+export type ExecutionPlan = {
+  triggerId: string;
+  /** Reachable nodes in a topological order, the trigger first; ties keep document order. */
+  order: FlowNode[];
+  incoming: Map<string, FlowEdge[]>;
+};
+
+export function planFromTrigger(
+  flow: { nodes: FlowNode[]; edges: FlowEdge[] },
+  triggerId: string,
+): ExecutionPlan {
+  const byId = new Map(flow.nodes.map((n) => [n.id, n]));
+  const outgoing = new Map<string, FlowEdge[]>();
+  for (const e of flow.edges) {
+    if (!byId.has(e.from) || !byId.has(e.to)) continue;
+    outgoing.set(e.from, [...(outgoing.get(e.from) ?? []), e]);
+  }
+  // Reachable set from the trigger.
+  const reachable = new Set<string>([triggerId]);
+  const stack = [triggerId];
+  while (stack.length) {
+    const id = stack.pop()!;
+    for (const e of outgoing.get(id) ?? []) {
+      if (!reachable.has(e.to)) {
+        reachable.add(e.to);
+        stack.push(e.to);
+      }
+    }
+  }
+  const incoming = new Map<string, FlowEdge[]>();
+  const indegree = new Map<string, number>();
+  for (const id of reachable) indegree.set(id, 0);
+  for (const e of flow.edges) {
+    if (!reachable.has(e.from) || !reachable.has(e.to)) continue;
+    incoming.set(e.to, [...(incoming.get(e.to) ?? []), e]);
+    indegree.set(e.to, (indegree.get(e.to) ?? 0) + 1);
+  }
+  const position = new Map(flow.nodes.map((n, i) => [n.id, i]));
+  const ready = [triggerId];
+  const order: FlowNode[] = [];
+  while (ready.length) {
+    ready.sort((a, b) => position.get(a)! - position.get(b)!);
+    const id = ready.shift()!;
+    order.push(byId.get(id)!);
+    for (const e of outgoing.get(id) ?? []) {
+      if (!reachable.has(e.to)) continue;
+      const left = indegree.get(e.to)! - 1;
+      indegree.set(e.to, left);
+      if (left === 0) ready.push(e.to);
+    }
+  }
+  return { triggerId, order, incoming };
+}
+
+/**
+ * Whether an edge carries control, given what its source node produced: every edge of an ordinary
+ * node; the `when: true|false` edge matching an `if` result; the `when` edge naming a `switch`
+ * case, or its `default` edge when no case matched.
+ */
+export function edgeTaken(
+  edge: FlowEdge,
+  source: { type: string; output?: unknown },
+  siblings: readonly FlowEdge[],
+): boolean {
+  if (source.type === 'if') {
+    const result = (source.output as { result?: boolean } | undefined)?.result === true;
+    return edge.when === result;
+  }
+  if (source.type === 'switch') {
+    const value = (source.output as { case?: string } | undefined)?.case;
+    if (edge.when === value) return true;
+    if (edge.when === 'default') return !siblings.some((s) => s.when !== 'default' && s.when === value);
+    return false;
+  }
+  return true;
+}

@@ -1,0 +1,386 @@
+/**
+ * /api/v1/endpoints (SPEC §5): outbound webhooks. The signing secret is shown once, on create and
+ * on rotation; lists and details show auth only by its type and non-secret parts.
+ */
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { HttpError, notFound } from '../../api/errors.ts';
+import { type ApiDocs, limitSchema, principal, validate } from '../../api/http.ts';
+import { compileTemplate } from '../../core/templates.ts';
+import type { Database } from '../../db/connect.ts';
+import { OutboundClient, OutboundError } from '../httpClient.ts';
+import {
+  createEndpoint,
+  DefaultEndpointConflict,
+  deleteEndpoint,
+  EndpointAuthSecretMissing,
+  type EndpointAuthInput,
+  EndpointCredentialError,
+  getEndpoint,
+  listEndpoints,
+  rotateEndpointSecret,
+  updateEndpoint,
+} from './store.ts';
+
+/**
+ * Syntax check of an endpoint URL with the outbound client's own rules (http/https, no
+ * credentials in the URL). Private and loopback targets are not refused here: the guard refuses
+ * them when sending, where the operator's allow-list applies.
+ */
+const urlChecker = new OutboundClient({ allowPrivateTargets: ['0.0.0.0/0', '::/0'] });
+
+const urlSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(2048)
+  .superRefine((value, ctx) => {
+    try {
+      urlChecker.checkUrl(value);
+    } catch (err) {
+      ctx.addIssue({
+        code: 'custom',
+        message: err instanceof OutboundError ? err.message : 'Not a valid URL',
+      });
+    }
+  });
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const HEADER_VALUE = /^[^\r\n\0]*$/;
+/** Set by Hookflow itself (signature, framing) — a custom header may not replace them. */
+const RESERVED_HEADERS = new Set([
+  'webhook-id',
+  'webhook-timestamp',
+  'webhook-signature',
+  'host',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'upgrade',
+  'te',
+  'trailer',
+]);
+
+const headerName = z.string().min(1).max(200).regex(HEADER_NAME, 'Not a valid HTTP header name');
+const headerValue = (what: string) =>
+  z.string().max(8192).regex(HEADER_VALUE, `${what} may not contain line breaks or NUL`);
+
+const headersSchema = z
+  .record(z.string(), headerValue('A header value'))
+  .superRefine((headers, ctx) => {
+    const seen = new Set<string>();
+    const names = Object.keys(headers);
+    if (names.length > 50) ctx.addIssue({ code: 'custom', message: 'At most 50 headers' });
+    for (const name of names) {
+      const lower = name.toLowerCase();
+      if (!HEADER_NAME.test(name) || name.length > 200)
+        ctx.addIssue({ code: 'custom', path: [name], message: 'Not a valid HTTP header name' });
+      else if (RESERVED_HEADERS.has(lower))
+        ctx.addIssue({
+          code: 'custom',
+          path: [name],
+          message: `"${lower}" is set by Hookflow and cannot be overridden`,
+        });
+      else if (seen.has(lower))
+        ctx.addIssue({
+          code: 'custom',
+          path: [name],
+          message: 'Header given twice (names are case-insensitive)',
+        });
+      seen.add(lower);
+    }
+  })
+  .transform((headers) => Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v])));
+
+const credentialId = z.string().trim().min(1).max(100);
+
+/**
+ * Auth: `none`, or basic/api_key/bearer either inline or by `credential_id`. With `requireSecret`
+ * false (updates) an inline auth may leave its secret out to keep the stored one.
+ */
+function authSchema(requireSecret: boolean) {
+  const secretRequired = (
+    a: { credential_id?: string } & Record<string, unknown>,
+    ctx: z.RefinementCtx,
+    fields: string[],
+    secretField: string,
+  ) => {
+    if (a.credential_id !== undefined) {
+      for (const f of fields)
+        if (a[f] !== undefined)
+          ctx.addIssue({ code: 'custom', path: [f], message: `Give either ${f} or credential_id, not both` });
+      return;
+    }
+    for (const f of fields)
+      if (a[f] === undefined && (f !== secretField || requireSecret))
+        ctx.addIssue({ code: 'custom', path: [f], message: `${f} is required (or give a credential_id)` });
+  };
+  return z.discriminatedUnion('type', [
+    z.object({ type: z.literal('none') }).strict(),
+    z
+      .object({
+        type: z.literal('basic'),
+        username: z
+          .string()
+          .min(1)
+          .max(500)
+          .regex(/^[^:\r\n\0]*$/, 'A basic auth username may not contain ":" or line breaks')
+          .optional(),
+        password: z
+          .string()
+          .min(1)
+          .max(1000)
+          .regex(HEADER_VALUE, 'may not contain line breaks or NUL')
+          .optional(),
+        credential_id: credentialId.optional(),
+      })
+      .strict()
+      .superRefine((a, ctx) => secretRequired(a, ctx, ['username', 'password'], 'password')),
+    z
+      .object({
+        type: z.literal('api_key'),
+        header: headerName
+          .refine((h) => !RESERVED_HEADERS.has(h.toLowerCase()), 'This header is set by Hookflow')
+          .optional(),
+        value: headerValue('An API key').min(1).optional(),
+        credential_id: credentialId.optional(),
+      })
+      .strict()
+      .superRefine((a, ctx) => secretRequired(a, ctx, ['header', 'value'], 'value')),
+    z
+      .object({
+        type: z.literal('bearer'),
+        token: headerValue('A token').min(1).optional(),
+        credential_id: credentialId.optional(),
+      })
+      .strict()
+      .superRefine((a, ctx) => secretRequired(a, ctx, ['token'], 'token')),
+  ]);
+}
+
+const eventsSchema = z
+  .array(
+    z
+      .string()
+      .trim()
+      .min(1)
+      .max(200)
+      .regex(/^[^\s\0]+$/, 'An event type may not contain spaces'),
+  )
+  .max(200)
+  // "*" means every event; duplicates are dropped.
+  .transform((events) => (events.includes('*') ? ['*'] : [...new Set(events)]));
+
+const bodySchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('envelope') }).strict(),
+  z
+    .object({
+      type: z.literal('template'),
+      template: z
+        .string()
+        .min(1)
+        .max(100_000)
+        .superRefine((text, ctx) => {
+          const r = compileTemplate(text);
+          if (!r.ok) ctx.addIssue({ code: 'custom', message: `Invalid template: ${r.error}` });
+        }),
+    })
+    .strict(),
+]);
+
+const MAX_RETRY_DELAY_S = 7 * 24 * 3600;
+
+const fields = (requireSecret: boolean) => ({
+  name: z.string().trim().min(1).max(200),
+  url: urlSchema,
+  method: z.enum(['POST', 'PUT', 'PATCH']),
+  events: eventsSchema,
+  auth: authSchema(requireSecret),
+  headers: headersSchema,
+  is_default: z.boolean(),
+  enabled: z.boolean(),
+  rate_limit_per_s: z.number().int().min(1).max(100_000).nullable(),
+  body: bodySchema,
+  retry_schedule: z.array(z.number().int().min(0).max(MAX_RETRY_DELAY_S)).min(1).max(50).nullable(),
+});
+
+const createFields = fields(true);
+const createBody = z
+  .object({
+    name: createFields.name,
+    url: createFields.url,
+    method: createFields.method.optional(),
+    events: createFields.events.optional(),
+    auth: createFields.auth.optional(),
+    headers: createFields.headers.optional(),
+    is_default: createFields.is_default.optional(),
+    enabled: createFields.enabled.optional(),
+    rate_limit_per_s: createFields.rate_limit_per_s.optional(),
+    body: createFields.body.optional(),
+    retry_schedule: createFields.retry_schedule.optional(),
+  })
+  .strict();
+
+const updateFields = fields(false);
+const updateBody = z
+  .object({
+    name: updateFields.name.optional(),
+    url: updateFields.url.optional(),
+    method: updateFields.method.optional(),
+    events: updateFields.events.optional(),
+    auth: updateFields.auth.optional(),
+    headers: updateFields.headers.optional(),
+    is_default: updateFields.is_default.optional(),
+    enabled: updateFields.enabled.optional(),
+    rate_limit_per_s: updateFields.rate_limit_per_s.optional(),
+    body: updateFields.body.optional(),
+    retry_schedule: updateFields.retry_schedule.optional(),
+  })
+  .strict();
+
+const booleanQuery = z.enum(['true', 'false']).transform((v) => v === 'true');
+const listQuery = z.object({
+  event_type: z.string().trim().min(1).max(200).optional(),
+  enabled: booleanQuery.optional(),
+  is_default: booleanQuery.optional(),
+  limit: limitSchema,
+  cursor: z.string().max(100).optional(),
+});
+
+/** Store errors in the API's shape. */
+function mapStoreError(err: unknown): never {
+  if (err instanceof DefaultEndpointConflict)
+    throw new HttpError(409, 'default_endpoint_conflict', err.message);
+  if (err instanceof EndpointCredentialError)
+    throw new HttpError(400, 'invalid_request', `Invalid body: auth.credential_id: ${err.message}`, {
+      errors: [{ field: 'auth.credential_id', msg: err.message }],
+    });
+  if (err instanceof EndpointAuthSecretMissing)
+    throw new HttpError(400, 'invalid_request', `Invalid body: auth.${err.field}: ${err.message}`, {
+      errors: [{ field: `auth.${err.field}`, msg: err.message }],
+    });
+  throw err;
+}
+
+export function registerEndpointRoutes(
+  app: FastifyInstance,
+  docs: ApiDocs,
+  database: Database,
+  secretKey: Buffer,
+): void {
+  docs.route(
+    app,
+    {
+      method: 'POST',
+      url: '/api/v1/endpoints',
+      summary: 'Create an outbound endpoint; the response shows its signing secret once',
+      tag: 'Endpoints',
+      body: createBody,
+      status: 201,
+    },
+    async (req, reply) => {
+      const p = principal(req);
+      const body = validate(createBody, req.body);
+      const created = await createEndpoint(database, secretKey, p.tenantId, {
+        ...body,
+        auth: body.auth as EndpointAuthInput | undefined,
+      }).catch(mapStoreError);
+      reply.code(201);
+      return created;
+    },
+  );
+  docs.route(
+    app,
+    {
+      method: 'GET',
+      url: '/api/v1/endpoints',
+      summary: 'List outbound endpoints, newest first (no secrets)',
+      tag: 'Endpoints',
+      query: listQuery,
+    },
+    async (req) => {
+      const p = principal(req);
+      const q = validate(listQuery, req.query, 'query');
+      const rows = await listEndpoints(database, p.tenantId, {
+        eventType: q.event_type,
+        enabled: q.enabled,
+        isDefault: q.is_default,
+        limit: q.limit,
+        cursor: q.cursor,
+      });
+      return { data: rows, next_cursor: rows.length === q.limit ? rows[rows.length - 1].id : null };
+    },
+  );
+  docs.route(
+    app,
+    {
+      method: 'GET',
+      url: '/api/v1/endpoints/:id',
+      summary: 'One outbound endpoint (no secrets)',
+      tag: 'Endpoints',
+    },
+    async (req) => {
+      const ep = await getEndpoint(database, principal(req).tenantId, (req.params as { id: string }).id);
+      if (!ep) throw notFound('Endpoint');
+      return ep;
+    },
+  );
+  docs.route(
+    app,
+    {
+      method: 'PATCH',
+      url: '/api/v1/endpoints/:id',
+      summary: 'Change some fields of an endpoint (an inline auth secret left out is kept)',
+      tag: 'Endpoints',
+      body: updateBody,
+    },
+    async (req) => {
+      const p = principal(req);
+      const { id } = req.params as { id: string };
+      const body = validate(updateBody, req.body);
+      const updated = await updateEndpoint(database, secretKey, p.tenantId, id, {
+        ...body,
+        auth: body.auth as EndpointAuthInput | undefined,
+      }).catch(mapStoreError);
+      if (!updated) throw notFound('Endpoint');
+      return updated;
+    },
+  );
+  docs.route(
+    app,
+    {
+      method: 'POST',
+      url: '/api/v1/endpoints/:id/rotate-secret',
+      summary: 'New signing secret (shown once); the old one keeps signing too for 24 h',
+      tag: 'Endpoints',
+    },
+    async (req) => {
+      const p = principal(req);
+      const rotated = await rotateEndpointSecret(
+        database,
+        secretKey,
+        p.tenantId,
+        (req.params as { id: string }).id,
+      );
+      if (!rotated) throw notFound('Endpoint');
+      return rotated;
+    },
+  );
+  docs.route(
+    app,
+    {
+      method: 'DELETE',
+      url: '/api/v1/endpoints/:id',
+      summary: 'Delete an endpoint',
+      tag: 'Endpoints',
+      status: 204,
+    },
+    async (req, reply) => {
+      const p = principal(req);
+      if (!(await deleteEndpoint(database, p.tenantId, (req.params as { id: string }).id)))
+        throw notFound('Endpoint');
+      return reply.code(204).send();
+    },
+  );
+}

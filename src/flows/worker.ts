@@ -1,0 +1,403 @@
+/**
+ * Run workers: claim due runs from PostgreSQL in batches under a lease, execute them with the graph
+ * executor, and write checkpoints and completions back in batched statements (with the events they
+ * produce, in the same transaction). Woken by NOTIFY on new runs, with a polling fallback that also
+ * picks up delayed runs coming due and runs whose lease ran out because their worker died.
+ */
+import { hostname } from 'node:os';
+import { newId } from '../core/ids.ts';
+import { loadCredential } from '../credentials/store.ts';
+import type { Database } from '../db/connect.ts';
+import type { OutboundClient } from '../delivery/httpClient.ts';
+import {
+  advanceRun,
+  type EngineEffects,
+  type FlowForRun,
+  type NodeRecord,
+  type PendingEvent,
+  type RunResponse,
+  type RunState,
+} from './engine.ts';
+import { FlowPlanCache } from './planCache.ts';
+import { signalRunResponse } from './responses.ts';
+import {
+  type ClaimedRun,
+  claimRuns,
+  extendLeases,
+  type ProgressEvent,
+  RUNS_CHANNEL,
+  type RunProgress,
+  releaseLeases,
+  writeRunProgress,
+} from './runsStore.ts';
+
+export type FinishedRun = {
+  tenantId: string;
+  runId: string;
+  flowId: string;
+  flowName: string;
+  status: 'succeeded' | 'failed';
+  error: string | null;
+  settings: FlowForRun['settings'] | null;
+  startedAt: Date;
+  finishedAt: Date;
+};
+
+/** Claims of one run before it is failed for good (a run that crashes its worker every time). */
+const MAX_ATTEMPTS = 10;
+
+type Log = {
+  info(o: unknown, m?: string): void;
+  warn(o: unknown, m?: string): void;
+  error(o: unknown, m?: string): void;
+};
+
+export type RunWorkerOptions = {
+  database: Database;
+  secretKey: Buffer;
+  client: OutboundClient;
+  webhookCall: EngineEffects['webhookCall'];
+  /** Called after a run's end is committed (notifications). Must not throw. */
+  onRunFinished?: (run: FinishedRun) => void;
+  now?: () => number;
+  log: Log;
+  workerId?: string;
+  batchSize?: number;
+  maxInFlight?: number;
+  leaseMs?: number;
+  pollMs?: number;
+};
+
+type Write = {
+  progress: RunProgress;
+  events: ProgressEvent[];
+  resolve: (written: boolean) => void;
+  reject: (e: unknown) => void;
+};
+
+export class RunWorker {
+  readonly workerId: string;
+  private readonly plans: FlowPlanCache;
+  private readonly now: () => number;
+  private readonly inFlight = new Map<string, Promise<void>>();
+  private stopping = false;
+  private loopDone?: Promise<void>;
+  private wakeUp?: () => void;
+  private wakePending = false;
+  private unlisten?: () => Promise<void>;
+  private heartbeat?: NodeJS.Timeout;
+  private writes: Write[] = [];
+  private writing = false;
+
+  constructor(private readonly opts: RunWorkerOptions) {
+    this.workerId = opts.workerId ?? `${hostname()}:${process.pid}:${newId('wrk').slice(-6)}`;
+    this.now = opts.now ?? Date.now;
+    this.plans = new FlowPlanCache(opts.database, 30_000, this.now);
+  }
+
+  private get leaseMs() {
+    return this.opts.leaseMs ?? 30_000;
+  }
+
+  async start(): Promise<void> {
+    await this.plans.start();
+    this.unlisten = await this.opts.database.listen(
+      RUNS_CHANNEL,
+      () => this.poke(),
+      () => this.poke(),
+    );
+    this.heartbeat = setInterval(() => void this.extendLeases(), Math.max(500, this.leaseMs / 3));
+    this.heartbeat.unref();
+    this.loopDone = this.loop();
+  }
+
+  /** Stops claiming, lets runs in flight finish (up to `graceMs`), gives back the rest's leases. */
+  async stop(graceMs = 20_000): Promise<void> {
+    this.stopping = true;
+    this.poke();
+    await this.loopDone;
+    const timer = new Promise((r) => setTimeout(r, graceMs).unref());
+    await Promise.race([Promise.allSettled([...this.inFlight.values()]), timer]);
+    clearInterval(this.heartbeat);
+    if (this.inFlight.size)
+      await releaseLeases(this.opts.database.db, this.workerId, [...this.inFlight.keys()]).catch(() => {});
+    await this.unlisten?.();
+    await this.plans.stop();
+  }
+
+  /** Look for due work now (new runs, a fake clock moved forward). */
+  poke(): void {
+    this.wakePending = true;
+    this.wakeUp?.();
+  }
+
+  /** Resolves when nothing is in flight (tests). */
+  async idle(): Promise<void> {
+    while (this.inFlight.size) await Promise.allSettled([...this.inFlight.values()]);
+  }
+
+  private async loop(): Promise<void> {
+    const batch = this.opts.batchSize ?? 100;
+    const maxInFlight = this.opts.maxInFlight ?? 200;
+    let backoff = 100;
+    while (!this.stopping) {
+      const room = maxInFlight - this.inFlight.size;
+      if (room <= 0) {
+        await Promise.race([...this.inFlight.values()]).catch(() => {});
+        continue;
+      }
+      this.wakePending = false;
+      let claimed: ClaimedRun[];
+      try {
+        claimed = await claimRuns(this.opts.database.db, {
+          workerId: this.workerId,
+          now: new Date(this.now()),
+          leaseMs: this.leaseMs,
+          limit: Math.min(batch, room),
+        });
+        backoff = 100;
+      } catch (err) {
+        if (this.stopping) break;
+        this.opts.log.warn({ err: (err as Error).message }, 'claiming runs failed; retrying');
+        await this.sleep(backoff);
+        backoff = Math.min(backoff * 2, 5000);
+        continue;
+      }
+      for (const run of claimed) {
+        const p = this.process(run)
+          .catch((err) =>
+            this.opts.log.error(
+              { err, run_id: run.id },
+              'run processing failed; the lease will bring it back',
+            ),
+          )
+          .finally(() => this.inFlight.delete(run.id));
+        this.inFlight.set(run.id, p);
+      }
+      if (claimed.length === 0 && !this.wakePending) await this.sleep(this.opts.pollMs ?? 1000);
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.wakeUp = undefined;
+        resolve();
+      }, ms);
+      this.wakeUp = () => {
+        clearTimeout(t);
+        this.wakeUp = undefined;
+        resolve();
+      };
+    });
+  }
+
+  private async extendLeases(): Promise<void> {
+    if (this.inFlight.size === 0) return;
+    try {
+      await extendLeases(
+        this.opts.database.db,
+        this.workerId,
+        [...this.inFlight.keys()],
+        new Date(this.now() + this.leaseMs),
+      );
+    } catch (err) {
+      this.opts.log.warn({ err: (err as Error).message }, 'extending run leases failed');
+    }
+  }
+
+  private async process(run: ClaimedRun): Promise<void> {
+    const flow = await this.plans.get(run.tenant_id, run.flow_id, run.trigger_node_id);
+    const state: RunState = {
+      id: run.id,
+      tenantId: run.tenant_id,
+      flowId: run.flow_id,
+      triggerNodeId: run.trigger_node_id,
+      trigger: run.trigger,
+      nodes: (run.nodes ?? []) as NodeRecord[],
+      vars: run.vars ?? {},
+      flowKey: run.flow_key ?? {},
+      startedAtMs: new Date(run.started_at).getTime(),
+      waitResponse: run.wait_response,
+      response: (run.response as RunResponse | null) ?? null,
+    };
+    if (!flow) {
+      await this.finish(state, null, 'failed', 'The flow (or its trigger node) no longer exists', []);
+      return;
+    }
+    if (run.attempts > MAX_ATTEMPTS) {
+      // A run that keeps taking its worker down (or keeps failing to be written) must not loop forever.
+      await this.finish(
+        state,
+        flow,
+        'failed',
+        `Gave up after ${MAX_ATTEMPTS} attempts to execute this run`,
+        [],
+      );
+      return;
+    }
+    const outcome = await advanceRun(flow, state, this.effects());
+    if (outcome.kind !== 'finished') return;
+    try {
+      await this.finish(state, flow, outcome.status, outcome.error, outcome.events);
+    } catch (err) {
+      if (!String((err as { code?: string }).code ?? '').startsWith('22')) throw err;
+      // The run produced a value PostgreSQL cannot store (say, a NUL in a response body): end it as
+      // failed with what can be stored, rather than retrying it forever.
+      state.nodes = state.nodes.map(({ output: _o, input: _i, ...rest }) => rest);
+      state.vars = {};
+      state.flowKey = {};
+      state.response = null;
+      await this.finish(
+        state,
+        flow,
+        'failed',
+        `The run produced data that cannot be stored: ${(err as Error).message}`,
+        [],
+      );
+    }
+  }
+
+  private effects(): EngineEffects {
+    const { database, secretKey, client } = this.opts;
+    return {
+      now: this.now,
+      http: (req) => client.request(req),
+      webhookCall: this.opts.webhookCall,
+      credential: (tenantId, id) => loadCredential(database, secretKey, tenantId, id),
+      checkpoint: (state, { events, sleepUntilMs }) =>
+        this.write(
+          {
+            ...progressOf(state),
+            status: 'running',
+            error: null,
+            runAt: sleepUntilMs === undefined ? null : new Date(sleepUntilMs),
+            finished: false,
+            release: sleepUntilMs !== undefined,
+          },
+          events.map((e) => toProgressEvent(state, e, 'flow')),
+        ).then((written) => {
+          if (written && state.waitResponse && state.response) signalRunResponse(state.id);
+          return written;
+        }),
+    };
+  }
+
+  private async finish(
+    state: RunState,
+    flow: FlowForRun | null,
+    status: 'succeeded' | 'failed',
+    error: string | null,
+    events: PendingEvent[],
+  ): Promise<void> {
+    const finishedAt = new Date(this.now());
+    const completion: ProgressEvent = {
+      tenantId: state.tenantId,
+      runId: state.id,
+      id: newId('evt'),
+      eventType: status === 'succeeded' ? 'flow.completed' : 'flow.failed',
+      data: {
+        run_id: state.id,
+        flow_id: state.flowId,
+        flow_name: flow?.name ?? null,
+        status,
+        error,
+        started_at: new Date(state.startedAtMs).toISOString(),
+        finished_at: finishedAt.toISOString(),
+        vars: state.vars,
+        flow_key: state.flowKey,
+      },
+      context: { tenant_id: state.tenantId, flow_id: state.flowId, run_id: state.id },
+      source: 'system',
+    };
+    const written = await this.write(
+      { ...progressOf(state), status, error, runAt: null, finished: true, release: true },
+      [...events.map((e) => toProgressEvent(state, e, 'flow')), completion],
+    );
+    if (!written) return;
+    if (state.waitResponse) signalRunResponse(state.id);
+    this.opts.onRunFinished?.({
+      tenantId: state.tenantId,
+      runId: state.id,
+      flowId: state.flowId,
+      flowName: flow?.name ?? state.flowId,
+      status,
+      error,
+      settings: flow?.settings ?? null,
+      startedAt: new Date(state.startedAtMs),
+      finishedAt,
+    });
+  }
+
+  /** Group commit of run writes: concurrent checkpoints and completions share one statement. */
+  private write(progress: RunProgress, events: ProgressEvent[]): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      this.writes.push({ progress, events, resolve, reject });
+      if (!this.writing) {
+        this.writing = true;
+        setImmediate(() => void this.flushWrites());
+      }
+    });
+  }
+
+  private async flushWrites(): Promise<void> {
+    while (this.writes.length) {
+      const batch = this.writes.splice(0, 500);
+      try {
+        const written = await writeRunProgress(
+          this.opts.database.db,
+          this.workerId,
+          new Date(this.now()),
+          batch.map((w) => w.progress),
+          batch.flatMap((w) => w.events),
+        );
+        for (const w of batch) w.resolve(written.has(w.progress.id));
+      } catch (err) {
+        if (batch.length === 1) batch[0].reject(err);
+        else {
+          // One bad row must not fail the others: write them one by one.
+          for (const w of batch) {
+            try {
+              const one = await writeRunProgress(
+                this.opts.database.db,
+                this.workerId,
+                new Date(this.now()),
+                [w.progress],
+                w.events,
+              );
+              w.resolve(one.has(w.progress.id));
+            } catch (e) {
+              w.reject(e);
+            }
+          }
+        }
+      }
+    }
+    this.writing = false;
+  }
+}
+
+function progressOf(
+  state: RunState,
+): Pick<RunProgress, 'tenantId' | 'id' | 'nodes' | 'vars' | 'flowKey' | 'response'> {
+  return {
+    tenantId: state.tenantId,
+    id: state.id,
+    nodes: state.nodes,
+    vars: state.vars,
+    flowKey: state.flowKey,
+    response: state.response,
+  };
+}
+
+function toProgressEvent(state: RunState, e: PendingEvent, source: 'flow' | 'system'): ProgressEvent {
+  return {
+    tenantId: state.tenantId,
+    runId: state.id,
+    id: e.id,
+    eventType: e.event_type,
+    data: e.data,
+    context: e.context,
+    source,
+  };
+}
