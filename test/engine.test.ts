@@ -606,3 +606,27 @@ describe('run control', () => {
     }
   });
 });
+
+describe('the SSRF guard on http nodes', () => {
+  it('refuses a call to a 127.0.0.1 receiver when HOOKFLOW_ALLOW_PRIVATE_TARGETS does not name it', async () => {
+    const receiver = await startReceiver();
+    const t = await startTestApp({ worker: { pollMs: 100 } });
+    try {
+      const f = await t.api('POST', '/api/v1/flows', {
+        name: 'ssrf',
+        nodes: [hook(), { id: 'http_1', type: 'http', config: { url: `${receiver.url}/internal` } }],
+        edges: [{ from: 'webhook_1', to: 'http_1' }],
+      });
+      const ack = await (await fetch(f.body.webhooks[0].url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).json();
+      const run = await eventually(async () => {
+        const r = await t.api('GET', `/api/v1/runs/${ack.run_id}`);
+        return r.body.status === 'failed' ? r.body : undefined;
+      });
+      expect(run.error).toMatch(/http_1.*Refused to connect to 127\.0\.0\.1: .*loopback/);
+      expect(receiver.received).toHaveLength(0);
+    } finally {
+      await t.close();
+      await receiver.close();
+    }
+  });
+});
