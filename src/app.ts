@@ -23,6 +23,7 @@ import { createWebhookCaller } from './delivery/webhookCall.ts';
 import { registerEndpointRoutes } from './delivery/endpoints/routes.ts';
 import { ResponseWaiter } from './flows/responses.ts';
 import { type FinishedRun, RunWorker } from './flows/worker.ts';
+import { DeliveryWorker } from './delivery/worker.ts';
 import { Mailer, runNotification } from './notify/mailer.ts';
 
 /** E-mail per flow settings (notify.on_failure / on_success); never blocks or fails the run. */
@@ -54,12 +55,20 @@ export type AppDeps = {
   role?: Role;
   /** Worker tuning (tests shorten the lease and the poll). */
   worker?: { leaseMs?: number; pollMs?: number; batchSize?: number };
+  /** Delivery worker tuning (tests: a short poll, a deterministic jitter). */
+  delivery?: { pollMs?: number; leaseMs?: number; random?: () => number; timeoutMs?: number };
   /** Mail for run notifications (default: from SMTP_URL). */
   mailer?: Mailer;
 };
 
 export type App = FastifyInstance & {
-  hookflow: { cache: HookCache; committer: RunGroupCommitter; worker?: RunWorker; client: OutboundClient };
+  hookflow: {
+    cache: HookCache;
+    committer: RunGroupCommitter;
+    worker?: RunWorker;
+    delivery?: DeliveryWorker;
+    client: OutboundClient;
+  };
 };
 
 export async function createApp(deps: AppDeps): Promise<App> {
@@ -116,15 +125,34 @@ export async function createApp(deps: AppDeps): Promise<App> {
           batchSize: deps.worker?.batchSize,
           onRunFinished: (run) => notifyRunFinished(mailer, config.publicUrl, run),
         });
-  app.decorate('hookflow', { cache, committer, worker, client });
+  const delivery =
+    role === 'api'
+      ? undefined
+      : new DeliveryWorker({
+          database,
+          secretKey,
+          client,
+          log: app.log,
+          retrySchedule: config.retrySchedule,
+          disableAfterMs: config.disableEndpointAfterMs,
+          notify: (_tenantId, to, subject, text) => mailer.enqueue({ to, subject, text }),
+          now,
+          random: deps.delivery?.random,
+          pollMs: deps.delivery?.pollMs,
+          leaseMs: deps.delivery?.leaseMs,
+          timeoutMs: deps.delivery?.timeoutMs,
+        });
+  app.decorate('hookflow', { cache, committer, worker, delivery, client });
   app.addHook('onReady', async () => {
     await cache.start();
     await responses.start();
     await worker?.start();
+    await delivery?.start();
   });
   app.addHook('onClose', async () => {
     await committer.drain();
     await worker?.stop();
+    await delivery?.stop();
     await responses.stop();
     await cache.stop();
     await mailer.close();

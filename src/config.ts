@@ -27,6 +27,8 @@ export type Config = {
   trustProxy: boolean;
   /** How long a worker holds a run before another may take it over (HOOKFLOW_RUN_LEASE_MS). */
   runLeaseMs: number;
+  /** An endpoint whose every attempt has failed this long is disabled (HOOKFLOW_DISABLE_ENDPOINT_AFTER_DAYS). */
+  disableEndpointAfterMs: number;
 };
 
 export class ConfigError extends Error {
@@ -198,7 +200,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     e.HOOKFLOW_RUN_LEASE_MS ?? '30000',
   );
 
+  const disableDays = pick(
+    'HOOKFLOW_DISABLE_ENDPOINT_AFTER_DAYS',
+    z
+      .string()
+      .regex(/^\d+(\.\d+)?$/, 'HOOKFLOW_DISABLE_ENDPOINT_AFTER_DAYS must be a number of days, e.g. 5 or 0.5')
+      .transform(Number)
+      .refine((n) => n > 0 && n <= 365, 'HOOKFLOW_DISABLE_ENDPOINT_AFTER_DAYS must be between 0 and 365'),
+    e.HOOKFLOW_DISABLE_ENDPOINT_AFTER_DAYS ?? '5',
+  );
+
   return {
+    disableEndpointAfterMs: Math.round(disableDays * 86_400_000),
     runLeaseMs,
     port: portNum,
     host,

@@ -324,7 +324,7 @@ describe('the flow engine', () => {
       .where('context', '@>', JSON.stringify({ run_id: run.id }) as any)
       .execute();
     const types = events.map((e) => e.event_type).sort();
-    expect(types).toEqual(['flow.completed', 'order.created']);
+    expect(types).toEqual(['flow.completed', 'order.created', 'run.started', 'webhook.received']);
     expect(events.find((e) => e.event_type === 'order.created')!.data).toEqual({ id: 'ord_1' });
     const catalog = await t.db.database.db
       .selectFrom('event_types')
@@ -349,7 +349,7 @@ describe('the flow engine', () => {
       .select('event_type')
       .where('context', '@>', JSON.stringify({ run_id: run.id }) as any)
       .execute();
-    expect(ev.map((e) => e.event_type)).toEqual(['flow.failed']);
+    expect(ev.map((e) => e.event_type).sort()).toEqual(['flow.failed', 'run.started', 'webhook.received']);
   });
 
   it('respond answers a flow-mode sender with values computed from the body', async () => {

@@ -1,7 +1,8 @@
 /**
  * An in-process cache of database rows that other processes may change: entries expire after a TTL
- * and are dropped at once when a `hookflow_cache` notification names them (`flow:<tenant>:<id>`
- * drops key `<tenant>:<id>`; `tenant:<tenant>` drops `<tenant>` and every `<tenant>:…` key).
+ * and are dropped at once when a `hookflow_cache` notification names them (`<kind>:<tenant>:<id>`,
+ * e.g. `flow:…` or `endpoint:…`, drops key `<tenant>:<id>`; `tenant:<tenant>` drops `<tenant>` and
+ * every `<tenant>:…` key).
  * Concurrent misses for one key share one load, and a load that overlaps an invalidation is
  * returned but not stored, so a stale row never outlives the notification that replaced it.
  */
@@ -40,7 +41,7 @@ export class NotifiedCache<T> {
     this.generation++;
     this.loading.clear();
     const [kind, tenantId, id] = payload.split(':');
-    if (kind === 'flow' && tenantId && id) this.entries.delete(`${tenantId}:${id}`);
+    if (kind && tenantId && id) this.entries.delete(`${tenantId}:${id}`);
     else if (kind === 'tenant' && tenantId) {
       this.entries.delete(tenantId);
       for (const key of this.entries.keys()) if (key.startsWith(`${tenantId}:`)) this.entries.delete(key);

@@ -157,6 +157,41 @@ export interface EventTypesTable {
   created_at: Timestamp;
 }
 
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed' | 'cancelled';
+
+export interface DeliveriesTable {
+  tenant_id: string;
+  id: string;
+  message_id: string;
+  endpoint_id: string;
+  status: DeliveryStatus;
+  attempts: Generated<number>;
+  next_attempt_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  locked_until: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  locked_by: ColumnType<string | null, string | null | undefined, string | null>;
+  manual: Generated<boolean>;
+  last_response_status: ColumnType<number | null, number | null | undefined, number | null>;
+  last_error: ColumnType<string | null, string | null | undefined, string | null>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  delivered_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+}
+
+export interface AttemptsTable {
+  tenant_id: string;
+  id: string;
+  delivery_id: string;
+  message_id: string;
+  endpoint_id: string;
+  status: 'succeeded' | 'failed';
+  response_status: number | null;
+  response_body: string | null;
+  duration_ms: number;
+  error: string | null;
+  manual: Generated<boolean>;
+  created_at: Timestamp;
+}
+
 export interface DB {
   meta: MetaTable;
   tenants: TenantsTable;
@@ -169,4 +204,6 @@ export interface DB {
   events: EventsTable;
   event_types: EventTypesTable;
   endpoints: EndpointsTable;
+  deliveries: DeliveriesTable;
+  attempts: AttemptsTable;
 }

@@ -221,8 +221,10 @@ export class RunWorker {
       waitResponse: run.wait_response,
       response: (run.response as RunResponse | null) ?? null,
     };
+    // A run's first write carries webhook.received and run.started (exactly once: same transaction).
+    const firstEvents: ProgressEvent[] = state.nodes.length === 0 ? startEvents(state, this.now()) : [];
     if (!flow) {
-      await this.finish(state, null, 'failed', 'The flow (or its trigger node) no longer exists', []);
+      await this.finish(state, null, 'failed', 'The flow (or its trigger node) no longer exists', [], firstEvents);
       return;
     }
     if (run.attempts > MAX_ATTEMPTS) {
@@ -233,13 +235,14 @@ export class RunWorker {
         'failed',
         `Gave up after ${MAX_ATTEMPTS} attempts to execute this run`,
         [],
+        firstEvents,
       );
       return;
     }
-    const outcome = await advanceRun(flow, state, this.effects());
+    const outcome = await advanceRun(flow, state, this.effects(firstEvents));
     if (outcome.kind !== 'finished') return;
     try {
-      await this.finish(state, flow, outcome.status, outcome.error, outcome.events);
+      await this.finish(state, flow, outcome.status, outcome.error, outcome.events, firstEvents);
     } catch (err) {
       if (!String((err as { code?: string }).code ?? '').startsWith('22')) throw err;
       // The run produced a value PostgreSQL cannot store (say, a NUL in a response body): end it as
@@ -254,11 +257,13 @@ export class RunWorker {
         'failed',
         `The run produced data that cannot be stored: ${(err as Error).message}`,
         [],
+        firstEvents,
       );
     }
   }
 
-  private effects(): EngineEffects {
+  /** `firstEvents` go out with whichever write comes first (checkpoint or completion). */
+  private effects(firstEvents: ProgressEvent[]): EngineEffects {
     const { database, secretKey, client } = this.opts;
     return {
       now: this.now,
@@ -275,8 +280,9 @@ export class RunWorker {
             finished: false,
             release: sleepUntilMs !== undefined,
           },
-          events.map((e) => toProgressEvent(state, e, 'flow')),
+          [...firstEvents, ...events.map((e) => toProgressEvent(state, e, 'flow'))],
         ).then((written) => {
+          if (written) firstEvents.length = 0;
           if (written && state.waitResponse && state.response) signalRunResponse(state.id);
           return written;
         }),
@@ -289,30 +295,43 @@ export class RunWorker {
     status: 'succeeded' | 'failed',
     error: string | null,
     events: PendingEvent[],
+    firstEvents: ProgressEvent[],
   ): Promise<void> {
     const finishedAt = new Date(this.now());
+    const summary = {
+      run_id: state.id,
+      flow_id: state.flowId,
+      flow_name: flow?.name ?? null,
+      status,
+      error,
+      started_at: new Date(state.startedAtMs).toISOString(),
+      finished_at: finishedAt.toISOString(),
+      duration_ms: finishedAt.getTime() - state.startedAtMs,
+      vars: state.vars,
+      flow_key: state.flowKey,
+    };
+    // send_to_default_webhook: the tenant's default endpoint gets the full run details.
+    const toDefault = flow?.settings.send_to_default_webhook === true;
     const completion: ProgressEvent = {
       tenantId: state.tenantId,
       runId: state.id,
       id: newId('evt'),
       eventType: status === 'succeeded' ? 'flow.completed' : 'flow.failed',
-      data: {
-        run_id: state.id,
-        flow_id: state.flowId,
-        flow_name: flow?.name ?? null,
-        status,
-        error,
-        started_at: new Date(state.startedAtMs).toISOString(),
-        finished_at: finishedAt.toISOString(),
-        vars: state.vars,
-        flow_key: state.flowKey,
-      },
-      context: { tenant_id: state.tenantId, flow_id: state.flowId, run_id: state.id },
+      data: toDefault
+        ? {
+            ...summary,
+            flow: { id: state.flowId, name: flow?.name ?? null },
+            trigger: state.trigger,
+            nodes: state.nodes,
+            response: state.response,
+          }
+        : summary,
+      context: { tenant_id: state.tenantId, flow_id: state.flowId, run_id: state.id, ...(toDefault ? { to_default: true } : {}) },
       source: 'system',
     };
     const written = await this.write(
       { ...progressOf(state), status, error, runAt: null, finished: true, release: true },
-      [...events.map((e) => toProgressEvent(state, e, 'flow')), completion],
+      [...firstEvents, ...events.map((e) => toProgressEvent(state, e, 'flow')), completion],
     );
     if (!written) return;
     if (state.waitResponse) signalRunResponse(state.id);
@@ -400,4 +419,28 @@ function toProgressEvent(state: RunState, e: PendingEvent, source: 'flow' | 'sys
     context: e.context,
     source,
   };
+}
+
+function startEvents(state: RunState, nowMs: number): ProgressEvent[] {
+  const context = { tenant_id: state.tenantId, flow_id: state.flowId, run_id: state.id };
+  return [
+    {
+      tenantId: state.tenantId,
+      runId: state.id,
+      id: newId('evt'),
+      eventType: 'webhook.received',
+      data: { run_id: state.id, flow_id: state.flowId, node_id: state.triggerNodeId, request: state.trigger },
+      context,
+      source: 'system',
+    },
+    {
+      tenantId: state.tenantId,
+      runId: state.id,
+      id: newId('evt'),
+      eventType: 'run.started',
+      data: { run_id: state.id, flow_id: state.flowId, started_at: new Date(state.startedAtMs || nowMs).toISOString() },
+      context,
+      source: 'system',
+    },
+  ];
 }

@@ -8,6 +8,7 @@ import { HttpError, notFound } from '../../api/errors.ts';
 import { type ApiDocs, limitSchema, principal, validate } from '../../api/http.ts';
 import { compileTemplate } from '../../core/templates.ts';
 import type { Database } from '../../db/connect.ts';
+import { registerEndpointCheckRoute } from '../check.ts';
 import { OutboundClient, OutboundError } from '../httpClient.ts';
 import {
   createEndpoint,
@@ -269,6 +270,11 @@ export function registerEndpointRoutes(
   database: Database,
   secretKey: Buffer,
 ): void {
+  registerEndpointCheckRoute(app, docs, {
+    database,
+    secretKey,
+    client: (app as FastifyInstance & { hookflow: { client: OutboundClient } }).hookflow.client,
+  });
   docs.route(
     app,
     {

@@ -15,6 +15,7 @@ import { decryptSecret, encryptSecret } from '../../core/crypto.ts';
 import { newId } from '../../core/ids.ts';
 import { loadCredential } from '../../credentials/store.ts';
 import type { Database } from '../../db/connect.ts';
+import { notifyCache } from '../../db/notify.ts';
 import type { DB, EndpointAuthRow, EndpointBodyRow } from '../../db/schema.ts';
 
 export type EndpointMethod = 'POST' | 'PUT' | 'PATCH';
@@ -410,6 +411,7 @@ export async function updateEndpoint(
       .where('id', '=', id)
       .returning([...VIEW_COLUMNS])
       .executeTakeFirst();
+    if (row) await notifyCache(trx, `endpoint:${tenantId}:${id}`);
     return row ? toView(row as ViewRow) : undefined;
   });
 }
@@ -447,25 +449,9 @@ export async function rotateEndpointSecret(
       .where('tenant_id', '=', tenantId)
       .where('id', '=', id)
       .execute();
+    await notifyCache(trx, `endpoint:${tenantId}:${id}`);
     return { signing_secret: signingSecret, previous_secret_expires_at: expires };
   });
-}
-
-/** Marks an endpoint disabled with a reason (410 answers, failing for days). */
-export async function disableEndpoint(
-  database: Database,
-  tenantId: string,
-  id: string,
-  reason: string,
-): Promise<boolean> {
-  const r = await database.db
-    .updateTable('endpoints')
-    .set({ enabled: false, disabled_reason: reason, updated_at: sql`now()` as any })
-    .where('tenant_id', '=', tenantId)
-    .where('id', '=', id)
-    .where('enabled', '=', true)
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows) > 0;
 }
 
 export async function deleteEndpoint(database: Database, tenantId: string, id: string): Promise<boolean> {
@@ -474,6 +460,7 @@ export async function deleteEndpoint(database: Database, tenantId: string, id: s
     .where('tenant_id', '=', tenantId)
     .where('id', '=', id)
     .executeTakeFirst();
+  await notifyCache(database.db, `endpoint:${tenantId}:${id}`);
   return Number(r.numDeletedRows) > 0;
 }
 
@@ -532,29 +519,15 @@ async function resolveAuth(
   secretEnc: Buffer | null,
 ): Promise<ResolvedEndpointAuth> {
   if (auth.type === 'none') return { type: 'none' };
-  if (auth.credential_id) {
-    const cred = await loadCredential(database, key, tenantId, auth.credential_id);
-    if (!cred)
-      throw new Error(`credential "${auth.credential_id}" of endpoint "${endpointId}" does not exist`);
-    if (cred.type !== auth.type)
-      throw new Error(
-        `credential "${auth.credential_id}" of endpoint "${endpointId}" is a ${cred.type} credential, not ${auth.type}`,
-      );
-    const d = cred.data as Record<string, string>;
-    switch (auth.type) {
-      case 'basic':
-        return { type: 'basic', username: String(d.username ?? ''), password: String(d.password ?? '') };
-      case 'bearer':
-        return { type: 'bearer', token: String(d.token ?? '') };
-      case 'api_key':
-        return {
-          type: 'api_key',
-          in: d.in === 'query' ? 'query' : 'header',
-          name: String(d.name ?? d.header ?? ''),
-          value: String(d.value ?? ''),
-        };
-    }
-  }
+  if (auth.credential_id)
+    return resolveCredentialAuth(
+      database,
+      key,
+      tenantId,
+      auth.type,
+      auth.credential_id,
+      `credential "${auth.credential_id}" of endpoint "${endpointId}"`,
+    );
   if (!secretEnc) throw new Error(`endpoint "${endpointId}" has ${auth.type} auth without its secret`);
   const secret = JSON.parse(decryptSecret(key, secretEnc, authAad(tenantId, endpointId))) as Record<
     string,
@@ -569,4 +542,37 @@ async function resolveAuth(
       return { type: 'api_key', in: 'header', name: auth.header ?? '', value: secret.value };
   }
   throw new Error(`endpoint "${endpointId}" has an unknown auth type`);
+}
+
+/**
+ * Endpoint auth with its secret from a stored credential (the `{type, credential_id}` form), for
+ * sending. Throws EndpointCredentialError when the credential is missing or of another type;
+ * `what` names the reference in that message.
+ */
+export async function resolveCredentialAuth(
+  database: Database,
+  key: Buffer,
+  tenantId: string,
+  type: Exclude<EndpointAuthType, 'none'>,
+  credentialId: string,
+  what = `Credential "${credentialId}"`,
+): Promise<ResolvedEndpointAuth> {
+  const cred = await loadCredential(database, key, tenantId, credentialId);
+  if (!cred) throw new EndpointCredentialError(`${what} does not exist`);
+  if (cred.type !== type)
+    throw new EndpointCredentialError(`${what} is a ${cred.type} credential, not ${type}`);
+  const d = cred.data as Record<string, string>;
+  switch (type) {
+    case 'basic':
+      return { type: 'basic', username: String(d.username ?? ''), password: String(d.password ?? '') };
+    case 'bearer':
+      return { type: 'bearer', token: String(d.token ?? '') };
+    case 'api_key':
+      return {
+        type: 'api_key',
+        in: d.in === 'query' ? 'query' : 'header',
+        name: String(d.name ?? d.header ?? ''),
+        value: String(d.value ?? ''),
+      };
+  }
 }

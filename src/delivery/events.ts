@@ -1,0 +1,121 @@
+/**
+ * /api/v1/events and /api/v1/event-types (SPEC §5): publishing an event from outside a flow, and
+ * the event-type catalog. An event is a message: the `events_fan_out` trigger creates its
+ * deliveries (one per subscribed endpoint) in the statement that inserts it.
+ */
+import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
+import { z } from 'zod';
+import { HttpError } from '../api/errors.ts';
+import { type ApiDocs, principal, validate } from '../api/http.ts';
+import { newId } from '../core/ids.ts';
+import type { Database } from '../db/connect.ts';
+
+/** Types Hookflow itself publishes; the API may not publish them (subscribers trust their shape). */
+export const BUILTIN_EVENT_TYPES = [
+  'endpoint.disabled',
+  'flow.completed',
+  'flow.failed',
+  'message.attempt.exhausted',
+  'run.started',
+  'webhook.received',
+] as const;
+
+const BUILTIN = new Set<string>(BUILTIN_EVENT_TYPES);
+
+export const EVENT_TYPE_PATTERN = /^[a-zA-Z0-9_.-]{1,200}$/;
+
+const publishBody = z
+  .object({
+    event_type: z
+      .string()
+      .regex(EVENT_TYPE_PATTERN, 'An event type is 1–200 letters, digits, "_", "." or "-"'),
+    /** Any JSON value; absent = {}. */
+    data: z.unknown().optional(),
+  })
+  .strict();
+
+export type PublishedEvent = { id: string; event_type: string; created_at: Date };
+
+/**
+ * Inserts an event (source `api`) and records its type in the catalog, in one statement; the
+ * fan-out trigger creates its deliveries and wakes the delivery workers in the same transaction.
+ */
+export async function publishEvent(
+  database: Database,
+  tenantId: string,
+  eventType: string,
+  data: unknown,
+  now: Date = new Date(),
+): Promise<PublishedEvent> {
+  const id = newId('evt', now.getTime());
+  const r = await sql<PublishedEvent>`
+    with ev as (
+      insert into events (tenant_id, id, event_type, data, context, source, created_at)
+      values (${tenantId}, ${id}, ${eventType}, ${JSON.stringify(data === undefined ? {} : data)}::jsonb,
+              ${JSON.stringify({ tenant_id: tenantId })}::jsonb, 'api', ${now})
+      returning tenant_id, id, event_type, created_at
+    ), et as (
+      insert into event_types (tenant_id, name) select tenant_id, event_type from ev
+      on conflict do nothing
+    )
+    select id, event_type, created_at from ev`.execute(database.db);
+  return r.rows[0];
+}
+
+/** The builtin catalog plus every type this tenant has used, sorted, each once. */
+export async function listEventTypes(
+  database: Database,
+  tenantId: string,
+): Promise<{ name: string; builtin: boolean }[]> {
+  const rows = await database.db
+    .selectFrom('event_types')
+    .select('name')
+    .where('tenant_id', '=', tenantId)
+    .execute();
+  const names = new Set<string>([...BUILTIN_EVENT_TYPES, ...rows.map((r) => r.name)]);
+  return [...names].sort().map((name) => ({ name, builtin: BUILTIN.has(name) }));
+}
+
+export function registerEventRoutes(
+  app: FastifyInstance,
+  docs: ApiDocs,
+  database: Database,
+  now: () => number = Date.now,
+): void {
+  docs.route(
+    app,
+    {
+      method: 'POST',
+      url: '/api/v1/events',
+      summary: 'Publish an event to every endpoint subscribed to its type',
+      tag: 'Messages',
+      body: publishBody,
+      status: 202,
+    },
+    async (req, reply) => {
+      const p = principal(req);
+      const body = validate(publishBody, req.body);
+      if (BUILTIN.has(body.event_type))
+        throw new HttpError(
+          400,
+          'reserved_event_type',
+          `"${body.event_type}" is published by Hookflow itself; choose another event type`,
+          { errors: [{ field: 'event_type', msg: 'Reserved for Hookflow' }] },
+        );
+      const ev = await publishEvent(database, p.tenantId, body.event_type, body.data, new Date(now()));
+      reply.code(202);
+      return ev;
+    },
+  );
+  docs.route(
+    app,
+    {
+      method: 'GET',
+      url: '/api/v1/event-types',
+      summary: 'The event-type catalog: builtin types and every type a flow or the API has used',
+      tag: 'Messages',
+    },
+    async (req) => ({ data: await listEventTypes(database, principal(req).tenantId) }),
+  );
+}

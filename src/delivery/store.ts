@@ -1,0 +1,206 @@
+/** SQL for deliveries, attempts, endpoint rate slots and the events the delivery side writes. */
+import { type Kysely, sql } from 'kysely';
+import { newId } from '../core/ids.ts';
+import type { DB } from '../db/schema.ts';
+
+export const DELIVERIES_CHANNEL = 'hookflow_deliveries';
+
+export type ClaimedDelivery = {
+  tenant_id: string;
+  id: string;
+  message_id: string;
+  endpoint_id: string;
+  attempts: number;
+  manual: boolean;
+  event_type: string;
+  data: unknown;
+  context: Record<string, unknown>;
+  event_created_at: Date;
+};
+
+/** Claims due deliveries under a lease (`SKIP LOCKED`), with their message. */
+export async function claimDueDeliveries(
+  db: Kysely<DB>,
+  opts: { workerId: string; now: Date; leaseMs: number; limit: number },
+): Promise<ClaimedDelivery[]> {
+  const until = new Date(opts.now.getTime() + opts.leaseMs);
+  const r = await sql<ClaimedDelivery>`
+    with c as (
+      select tenant_id, id from deliveries
+      where status = 'pending' and next_attempt_at <= ${opts.now}
+        and (locked_until is null or locked_until < ${opts.now})
+      order by next_attempt_at
+      limit ${opts.limit}
+      for update skip locked
+    ), d as (
+      update deliveries d set locked_until = ${until}, locked_by = ${opts.workerId}
+      from c where d.tenant_id = c.tenant_id and d.id = c.id
+      returning d.tenant_id, d.id, d.message_id, d.endpoint_id, d.attempts, d.manual
+    )
+    select d.*, e.event_type, e.data, e.context, e.created_at as event_created_at
+    from d join events e on e.tenant_id = d.tenant_id and e.id = d.message_id`.execute(db);
+  return r.rows;
+}
+
+export type AttemptResult = {
+  tenantId: string;
+  deliveryId: string;
+  messageId: string;
+  endpointId: string;
+  ok: boolean;
+  responseStatus: number | null;
+  responseBody: string | null;
+  durationMs: number;
+  error: string | null;
+  manual: boolean;
+  /** What the delivery becomes. */
+  status: 'delivered' | 'pending' | 'failed';
+  nextAttemptAt: Date | null;
+};
+
+/**
+ * Records attempts and moves their deliveries on, in one statement for a batch; also keeps each
+ * endpoint's `failing_since` (null after a success, the first failure's time otherwise).
+ * Returns, per endpoint that failed, since when it has been failing.
+ */
+export async function recordAttempts(
+  db: Kysely<DB>,
+  workerId: string,
+  now: Date,
+  results: AttemptResult[],
+): Promise<Map<string, Date>> {
+  if (results.length === 0) return new Map();
+  const ids = results.map(() => newId('att'));
+  const r = await sql<{ tenant_id: string; id: string; failing_since: Date | null }>`
+    with u as (
+      select * from unnest(
+        ${results.map((x) => x.tenantId)}::text[], ${ids}::text[], ${results.map((x) => x.deliveryId)}::text[],
+        ${results.map((x) => x.messageId)}::text[], ${results.map((x) => x.endpointId)}::text[],
+        ${results.map((x) => x.ok)}::boolean[], ${results.map((x) => x.responseStatus)}::int[],
+        ${results.map((x) => x.responseBody)}::text[], ${results.map((x) => x.durationMs)}::int[],
+        ${results.map((x) => x.error)}::text[], ${results.map((x) => x.manual)}::boolean[],
+        ${results.map((x) => x.status)}::text[], ${results.map((x) => x.nextAttemptAt)}::timestamptz[]
+      ) as u(tenant_id, attempt_id, delivery_id, message_id, endpoint_id, ok, response_status, response_body,
+             duration_ms, error, manual, status, next_attempt_at)
+    ), a as (
+      insert into attempts (tenant_id, id, delivery_id, message_id, endpoint_id, status, response_status,
+                            response_body, duration_ms, error, manual, created_at)
+      select tenant_id, attempt_id, delivery_id, message_id, endpoint_id,
+             case when ok then 'succeeded' else 'failed' end, response_status, response_body, duration_ms, error,
+             manual, ${now}::timestamptz
+      from u
+      returning 1
+    ), d as (
+      update deliveries d set status = u.status, attempts = d.attempts + 1, next_attempt_at = u.next_attempt_at,
+        locked_until = null, locked_by = null, last_response_status = u.response_status, last_error = u.error,
+        manual = case when u.status = 'pending' then false else d.manual end,
+        updated_at = ${now}::timestamptz,
+        delivered_at = case when u.status = 'delivered' then ${now}::timestamptz else d.delivered_at end
+      from u where d.tenant_id = u.tenant_id and d.id = u.delivery_id and d.locked_by = ${workerId}
+      returning 1
+    ), per_endpoint as (
+      select tenant_id, endpoint_id, bool_or(ok) as any_ok from u group by tenant_id, endpoint_id
+    )
+    update endpoints ep set failing_since = case when pe.any_ok then null else coalesce(ep.failing_since, ${now}::timestamptz) end
+    from per_endpoint pe
+    where ep.tenant_id = pe.tenant_id and ep.id = pe.endpoint_id
+    returning ep.tenant_id, ep.id, ep.failing_since`.execute(db);
+  const out = new Map<string, Date>();
+  for (const row of r.rows) if (row.failing_since) out.set(`${row.tenant_id}:${row.id}`, new Date(row.failing_since));
+  return out;
+}
+
+/** Gives deliveries back without an attempt (rate limit, shutdown): tried again at `at`. */
+export async function postponeDeliveries(
+  db: Kysely<DB>,
+  workerId: string,
+  items: { tenantId: string; id: string }[],
+  at: Date,
+): Promise<void> {
+  if (!items.length) return;
+  await sql`update deliveries d set locked_until = null, locked_by = null, next_attempt_at = ${at}
+    from unnest(${items.map((i) => i.tenantId)}::text[], ${items.map((i) => i.id)}::text[]) as u(tenant_id, id)
+    where d.tenant_id = u.tenant_id and d.id = u.id and d.locked_by = ${workerId}`.execute(db);
+}
+
+/** Ends deliveries without an attempt (endpoint deleted or disabled). */
+export async function closeDeliveries(
+  db: Kysely<DB>,
+  workerId: string,
+  items: { tenantId: string; id: string }[],
+  status: 'failed' | 'cancelled',
+  reason: string,
+  now: Date,
+): Promise<void> {
+  if (!items.length) return;
+  await sql`update deliveries d set status = ${status}, locked_until = null, locked_by = null, next_attempt_at = null,
+      last_error = ${reason}, updated_at = ${now}
+    from unnest(${items.map((i) => i.tenantId)}::text[], ${items.map((i) => i.id)}::text[]) as u(tenant_id, id)
+    where d.tenant_id = u.tenant_id and d.id = u.id and d.locked_by = ${workerId}`.execute(db);
+}
+
+/**
+ * Takes up to `want` sends of an endpoint's per-second budget, shared by every worker process
+ * through one row per endpoint. Returns how many were granted.
+ */
+export async function takeRateSlots(
+  db: Kysely<DB>,
+  tenantId: string,
+  endpointId: string,
+  second: number,
+  limit: number,
+  want: number,
+): Promise<number> {
+  const r = await sql<{ granted: number }>`
+    insert into endpoint_rate (tenant_id, endpoint_id, second, sent, granted)
+    values (${tenantId}, ${endpointId}, ${second}, least(${want}::int, ${limit}::int), least(${want}::int, ${limit}::int))
+    on conflict (tenant_id, endpoint_id) do update set
+      granted = case when endpoint_rate.second = excluded.second
+                     then greatest(0, least(endpoint_rate.sent + ${want}::int, ${limit}::int) - endpoint_rate.sent)
+                     else excluded.sent end,
+      sent = case when endpoint_rate.second = excluded.second
+                  then least(endpoint_rate.sent + ${want}::int, ${limit}::int) else excluded.sent end,
+      second = excluded.second
+    returning granted`.execute(db);
+  return Math.max(0, Number(r.rows[0]?.granted ?? 0));
+}
+
+/** Writes an event from the delivery side (endpoint.disabled, message.attempt.exhausted); fan-out follows. */
+export async function insertSystemEvent(
+  db: Kysely<DB>,
+  e: { tenantId: string; type: string; data: unknown; context: Record<string, unknown> },
+): Promise<string> {
+  const id = newId('evt');
+  await sql`
+    with ev as (
+      insert into events (tenant_id, id, event_type, data, context, source)
+      values (${e.tenantId}, ${id}, ${e.type}, ${JSON.stringify(e.data)}::jsonb, ${JSON.stringify(e.context)}::jsonb, 'system')
+      returning tenant_id, event_type
+    )
+    insert into event_types (tenant_id, name) select tenant_id, event_type from ev on conflict do nothing`.execute(db);
+  return id;
+}
+
+/**
+ * Disables an endpoint (410, or failing for too long) and fails its pending deliveries; true when
+ * this call disabled it (so the endpoint.disabled event is written once).
+ */
+export async function disableEndpointForFailures(
+  db: Kysely<DB>,
+  tenantId: string,
+  endpointId: string,
+  reason: string,
+  now: Date,
+): Promise<boolean> {
+  return db.transaction().execute(async (tx) => {
+    const r = await sql`update endpoints set enabled = false, disabled_reason = ${reason}, updated_at = ${now}
+      where tenant_id = ${tenantId} and id = ${endpointId} and enabled`.execute(tx);
+    if (Number(r.numAffectedRows ?? 0) === 0) return false;
+    await sql`update deliveries set status = 'failed', next_attempt_at = null, last_error = ${`endpoint disabled: ${reason}`},
+        updated_at = ${now}
+      where tenant_id = ${tenantId} and endpoint_id = ${endpointId} and status = 'pending'
+        and (locked_until is null or locked_until < ${now})`.execute(tx);
+    await sql`select pg_notify('hookflow_cache', ${`endpoint:${tenantId}:${endpointId}`})`.execute(tx);
+    return true;
+  });
+}

@@ -1,0 +1,322 @@
+/**
+ * Delivery workers: claim due deliveries in batches under a lease (`SKIP LOCKED`), sign and send
+ * each message through the SSRF-guarded keep-alive client, record every attempt, and move the
+ * delivery on: delivered (2xx), retried on the schedule with jitter (Retry-After on 429/503
+ * honoured within [scheduled, 2 × scheduled]), or failed when the schedule is exhausted. A 410
+ * disables the endpoint; so does an endpoint whose every attempt has failed for N days. Rate limits
+ * per endpoint are counted in the database, so they hold across worker processes.
+ */
+import { hostname } from 'node:os';
+import { newId } from '../core/ids.ts';
+import { delayAfterFailureMs } from '../core/retry.ts';
+import { renderDeep } from '../core/templates.ts';
+import type { Database } from '../db/connect.ts';
+import { NotifiedCache, subscribeToCacheNotifications } from '../db/notifiedCache.ts';
+import { getTenant } from '../tenants/store.ts';
+import { buildEndpointRequest } from './endpoints/outbound.ts';
+import { type EndpointForSending, loadEndpointForSending } from './endpoints/store.ts';
+import { OutboundError, type OutboundClient } from './httpClient.ts';
+import {
+  type AttemptResult,
+  type ClaimedDelivery,
+  claimDueDeliveries,
+  closeDeliveries,
+  DELIVERIES_CHANNEL,
+  disableEndpointForFailures,
+  insertSystemEvent,
+  postponeDeliveries,
+  recordAttempts,
+  takeRateSlots,
+} from './store.ts';
+
+type Log = { info(o: unknown, m?: string): void; warn(o: unknown, m?: string): void; error(o: unknown, m?: string): void };
+
+export type DeliveryWorkerOptions = {
+  database: Database;
+  secretKey: Buffer;
+  client: OutboundClient;
+  log: Log;
+  /** Seconds between attempts (HOOKFLOW_RETRY_SCHEDULE); an endpoint's own schedule wins. */
+  retrySchedule: number[];
+  /** An endpoint whose attempts have all failed this long is disabled. */
+  disableAfterMs: number;
+  /** Mail to the tenant's notification addresses (endpoint disabled). */
+  notify?: (tenantId: string, to: string[], subject: string, text: string) => void;
+  now?: () => number;
+  random?: () => number;
+  workerId?: string;
+  batchSize?: number;
+  leaseMs?: number;
+  pollMs?: number;
+  /** Per-request timeout (default 15 s). */
+  timeoutMs?: number;
+};
+
+const RESPONSE_BODY_LIMIT = 4096;
+
+export class DeliveryWorker {
+  readonly workerId: string;
+  private readonly now: () => number;
+  private readonly endpoints: NotifiedCache<EndpointForSending | null>;
+  private stopping = false;
+  private loopDone?: Promise<void>;
+  private wakeUp?: () => void;
+  private wakePending = false;
+  private unlisten?: () => Promise<void>;
+  private unsubscribeCache?: () => Promise<void>;
+  private current?: Promise<void>;
+
+  constructor(private readonly opts: DeliveryWorkerOptions) {
+    this.workerId = opts.workerId ?? `${hostname()}:${process.pid}:${newId('dw').slice(-6)}`;
+    this.now = opts.now ?? Date.now;
+    this.endpoints = new NotifiedCache(5_000, this.now);
+  }
+
+  async start(): Promise<void> {
+    this.unsubscribeCache = await subscribeToCacheNotifications(
+      this.opts.database,
+      (p) => this.endpoints.invalidate(p),
+      () => this.endpoints.clear(),
+    );
+    this.unlisten = await this.opts.database.listen(
+      DELIVERIES_CHANNEL,
+      () => this.poke(),
+      () => this.poke(),
+    );
+    this.loopDone = this.loop();
+  }
+
+  /** Stops claiming and waits for the batch in flight (bounded by the request timeout). */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.poke();
+    await this.loopDone;
+    await this.unlisten?.();
+    await this.unsubscribeCache?.();
+  }
+
+  poke(): void {
+    this.wakePending = true;
+    this.wakeUp?.();
+  }
+
+  private async loop(): Promise<void> {
+    let backoff = 100;
+    while (!this.stopping) {
+      this.wakePending = false;
+      let claimed: ClaimedDelivery[];
+      try {
+        claimed = await claimDueDeliveries(this.opts.database.db, {
+          workerId: this.workerId,
+          now: new Date(this.now()),
+          leaseMs: this.opts.leaseMs ?? 60_000,
+          limit: this.opts.batchSize ?? 200,
+        });
+        backoff = 100;
+      } catch (err) {
+        if (this.stopping) break;
+        this.opts.log.warn({ err: (err as Error).message }, 'claiming deliveries failed; retrying');
+        await this.sleep(backoff);
+        backoff = Math.min(backoff * 2, 5000);
+        continue;
+      }
+      if (claimed.length) {
+        this.current = this.deliverBatch(claimed).catch((err) =>
+          this.opts.log.error({ err }, 'delivery batch failed; its leases will bring the deliveries back'),
+        );
+        await this.current;
+        continue;
+      }
+      if (!this.wakePending) await this.sleep(this.opts.pollMs ?? 1000);
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.wakeUp = undefined;
+        resolve();
+      }, ms);
+      this.wakeUp = () => {
+        clearTimeout(t);
+        this.wakeUp = undefined;
+        resolve();
+      };
+    });
+  }
+
+  private endpoint(tenantId: string, id: string): Promise<EndpointForSending | null> {
+    return this.endpoints.get(`${tenantId}:${id}`, async () => {
+      try {
+        return (await loadEndpointForSending(this.opts.database, this.opts.secretKey, tenantId, id, this.now())) ?? null;
+      } catch (err) {
+        this.opts.log.warn({ err: (err as Error).message, endpoint_id: id }, 'endpoint cannot be loaded for sending');
+        return null;
+      }
+    });
+  }
+
+  private async deliverBatch(batch: ClaimedDelivery[]): Promise<void> {
+    const db = this.opts.database.db;
+    const now = new Date(this.now());
+    const gone: ClaimedDelivery[] = [];
+    const disabled: ClaimedDelivery[] = [];
+    const postponed: ClaimedDelivery[] = [];
+    const byEndpoint = new Map<string, { endpoint: EndpointForSending; items: ClaimedDelivery[] }>();
+    for (const d of batch) {
+      const ep = await this.endpoint(d.tenant_id, d.endpoint_id);
+      if (!ep) gone.push(d);
+      else if (!ep.enabled && !d.manual) disabled.push(d);
+      else {
+        const key = `${d.tenant_id}:${d.endpoint_id}`;
+        const group = byEndpoint.get(key) ?? { endpoint: ep, items: [] };
+        group.items.push(d);
+        byEndpoint.set(key, group);
+      }
+    }
+    await closeDeliveries(db, this.workerId, gone.map(ref), 'cancelled', 'The endpoint no longer exists', now);
+    await closeDeliveries(db, this.workerId, disabled.map(ref), 'failed', 'The endpoint is disabled', now);
+
+    const sends: Promise<AttemptResult>[] = [];
+    for (const { endpoint, items } of byEndpoint.values()) {
+      let allowed = items;
+      if (endpoint.rateLimitPerS) {
+        const second = Math.floor(now.getTime() / 1000);
+        const granted = await takeRateSlots(db, endpoint.tenantId, endpoint.id, second, endpoint.rateLimitPerS, items.length);
+        allowed = items.slice(0, granted);
+        postponed.push(...items.slice(granted));
+      }
+      for (const d of allowed) sends.push(this.send(endpoint, d));
+    }
+    if (postponed.length) {
+      const nextSecond = new Date((Math.floor(now.getTime() / 1000) + 1) * 1000);
+      await postponeDeliveries(db, this.workerId, postponed.map(ref), nextSecond);
+    }
+    const results = await Promise.all(sends);
+    const failingSince = await recordAttempts(db, this.workerId, new Date(this.now()), results);
+    await this.afterAttempts(results, failingSince);
+  }
+
+  private async send(endpoint: EndpointForSending, d: ClaimedDelivery): Promise<AttemptResult> {
+    const started = performance.now();
+    const base = {
+      tenantId: d.tenant_id,
+      deliveryId: d.id,
+      messageId: d.message_id,
+      endpointId: d.endpoint_id,
+      manual: d.manual,
+    };
+    let status: number | null = null;
+    let body: string | null = null;
+    let error: string | null = null;
+    let retryAfter: string | undefined;
+    try {
+      const payload = await this.payload(endpoint, d);
+      const req = buildEndpointRequest(endpoint, { id: d.message_id, timestamp: new Date(this.now()), payload });
+      const res = await this.opts.client.request({
+        method: endpoint.method,
+        url: req.url,
+        headers: req.headers,
+        body: payload,
+        timeoutMs: this.opts.timeoutMs ?? 15_000,
+        maxResponseBytes: RESPONSE_BODY_LIMIT,
+        onOversize: 'truncate',
+        maxRedirects: 0,
+      });
+      status = res.status;
+      body = res.body.toString('utf8').replace(/\0/g, '');
+      retryAfter = res.headers['retry-after'];
+      if (status < 200 || status >= 300) error = `The endpoint answered ${status}`;
+    } catch (err) {
+      error = err instanceof OutboundError ? err.message : `Could not send: ${(err as Error).message}`;
+    }
+    const durationMs = Math.round(performance.now() - started);
+    const ok = error === null;
+    if (ok) return { ...base, ok, responseStatus: status, responseBody: body, durationMs, error, status: 'delivered', nextAttemptAt: null };
+    // A manual retry is tried once and not rescheduled; a 410 ends it (the endpoint is disabled).
+    const delay =
+      d.manual || status === 410
+        ? undefined
+        : delayAfterFailureMs({
+            schedule: endpoint.retrySchedule ?? this.opts.retrySchedule,
+            attemptsMade: d.attempts + 1,
+            status: status ?? undefined,
+            retryAfter,
+            nowMs: this.now(),
+            random: this.opts.random,
+          });
+    return {
+      ...base,
+      ok,
+      responseStatus: status,
+      responseBody: body,
+      durationMs,
+      error,
+      status: delay === undefined ? 'failed' : 'pending',
+      nextAttemptAt: delay === undefined ? null : new Date(this.now() + delay),
+    };
+  }
+
+  private async payload(endpoint: EndpointForSending, d: ClaimedDelivery): Promise<string> {
+    const { to_default: _, ...context } = d.context ?? {};
+    const envelope = {
+      event_time: new Date(d.event_created_at).toISOString(),
+      event_type: d.event_type,
+      current_context: context,
+      data: d.data,
+    };
+    if (endpoint.body?.type !== 'template') return JSON.stringify(envelope);
+    const rendered = await renderDeep((endpoint.body as { template: string }).template, {
+      event: envelope,
+      tenant: { id: d.tenant_id },
+    });
+    return typeof rendered === 'string' ? rendered : JSON.stringify(rendered);
+  }
+
+  /** 410 → disable; exhausted → message.attempt.exhausted; failing too long → disable and mail. */
+  private async afterAttempts(results: AttemptResult[], failingSince: Map<string, Date>): Promise<void> {
+    const db = this.opts.database.db;
+    const now = new Date(this.now());
+    const disabledNow = new Set<string>();
+    for (const r of results) {
+      if (r.ok) continue;
+      const key = `${r.tenantId}:${r.endpointId}`;
+      if (r.status === 'failed' && !r.manual && r.responseStatus !== 410)
+        await insertSystemEvent(db, {
+          tenantId: r.tenantId,
+          type: 'message.attempt.exhausted',
+          data: { message_id: r.messageId, endpoint_id: r.endpointId, last_status: r.responseStatus, last_error: r.error },
+          context: { tenant_id: r.tenantId, endpoint_id: r.endpointId, message_id: r.messageId },
+        });
+      let reason: string | undefined;
+      if (r.responseStatus === 410) reason = 'The endpoint answered 410 Gone';
+      else {
+        const since = failingSince.get(key);
+        if (since && now.getTime() - since.getTime() >= this.opts.disableAfterMs)
+          reason = `Every attempt has failed since ${since.toISOString()}`;
+      }
+      if (!reason || disabledNow.has(key)) continue;
+      disabledNow.add(key);
+      if (!(await disableEndpointForFailures(db, r.tenantId, r.endpointId, reason, now))) continue;
+      this.endpoints.invalidate(`endpoint:${key}`);
+      await insertSystemEvent(db, {
+        tenantId: r.tenantId,
+        type: 'endpoint.disabled',
+        data: { endpoint_id: r.endpointId, reason },
+        context: { tenant_id: r.tenantId, endpoint_id: r.endpointId },
+      });
+      this.opts.log.warn({ endpoint_id: r.endpointId, tenant_id: r.tenantId, reason }, 'endpoint disabled');
+      const tenant = await getTenant(this.opts.database, r.tenantId);
+      const to = tenant?.settings?.notify?.emails ?? [];
+      if (to.length && this.opts.notify)
+        this.opts.notify(
+          r.tenantId,
+          to,
+          `[Hookflow] Endpoint ${r.endpointId} was disabled`,
+          `Hookflow disabled the outbound endpoint ${r.endpointId}: ${reason}.\nMessages to it are no longer sent. Fix the receiver, enable the endpoint again and use "recover" to resend what failed.`,
+        );
+    }
+  }
+}
+
+const ref = (d: ClaimedDelivery) => ({ tenantId: d.tenant_id, id: d.id });
