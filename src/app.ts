@@ -21,6 +21,8 @@ import { VERSION } from './version.ts';
 import { OutboundClient } from './delivery/httpClient.ts';
 import { createWebhookCaller } from './delivery/webhookCall.ts';
 import { registerEndpointRoutes } from './delivery/endpoints/routes.ts';
+import { registerEventRoutes } from './delivery/events.ts';
+import { registerMessageRoutes } from './delivery/messages.ts';
 import { ResponseWaiter } from './flows/responses.ts';
 import { type FinishedRun, RunWorker } from './flows/worker.ts';
 import { DeliveryWorker } from './delivery/worker.ts';
@@ -215,6 +217,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
     registerFlowRoutes(api, docs, database, config.publicUrl);
     registerRunRoutes(api, docs, database, now);
     registerEndpointRoutes(api, docs, database, secretKey);
+    registerEventRoutes(api, docs, database, now);
+    registerMessageRoutes(api, docs, database, now);
   });
   app.get('/api/openapi.json', async () => docs.document(config.publicUrl, VERSION));
   app.get('/api/docs', async (_req, reply) =>

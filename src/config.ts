@@ -7,9 +7,9 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_RETRY_SCHEDULE_S } from './core/retry.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-const DEFAULT_RETRY_SCHEDULE = [0, 5, 300, 1800, 7200, 18000, 36000, 36000];
 
 export type Config = {
   port: number;
@@ -183,7 +183,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
           .transform((xs) => xs.map(Number)),
         e.HOOKFLOW_RETRY_SCHEDULE,
       )
-    : DEFAULT_RETRY_SCHEDULE;
+    : DEFAULT_RETRY_SCHEDULE_S;
   const trustProxy = pick(
     'HOOKFLOW_TRUST_PROXY',
     z.enum(['true', 'false', '1', '0'], { message: 'HOOKFLOW_TRUST_PROXY must be true or false' }),

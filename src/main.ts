@@ -32,7 +32,10 @@ async function main(argv: string[]): Promise<number> {
     return command ? 0 : 1;
   }
   if (command === 'start') {
-    const { values } = parseArgs({ args: rest, options: { role: { type: 'string', default: process.env.HOOKFLOW_ROLE || 'all' } } });
+    const { values } = parseArgs({
+      args: rest,
+      options: { role: { type: 'string', default: process.env.HOOKFLOW_ROLE || 'all' } },
+    });
     const role = values.role as Role;
     if (!['all', 'api', 'worker'].includes(role)) {
       console.error(`--role must be all, api or worker (got "${role}")`);

@@ -11,6 +11,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { authSchema as endpointAuthSchema, headersSchema, urlSchema } from './endpoints/schema.ts';
 import { HttpError, notFound } from '../api/errors.ts';
 import { type ApiDocs, principal, validate } from '../api/http.ts';
 import { newId } from '../core/ids.ts';
@@ -24,7 +25,7 @@ import {
   type ResolvedEndpointAuth,
   resolveCredentialAuth,
 } from './endpoints/store.ts';
-import { OutboundClient, OutboundError } from './httpClient.ts';
+import { type OutboundClient, OutboundError } from './httpClient.ts';
 
 export const CHECK_TIMEOUT_MS = 15_000;
 const CHECK_MAX_RESPONSE_BYTES = 4096;
@@ -41,126 +42,8 @@ export type EndpointCheckResult = {
 
 export type EndpointCheckDeps = { database: Database; secretKey: Buffer; client: OutboundClient };
 
-// The body mirrors the endpoint creation fields in src/delivery/endpoints/routes.ts (url, method,
-// auth, headers) with the same rules and messages. Keep the two in step.
-
-/** URL syntax by the outbound client's own rules; private targets are refused when sending. */
-const urlChecker = new OutboundClient({ allowPrivateTargets: ['0.0.0.0/0', '::/0'] });
-const urlSchema = z
-  .string()
-  .trim()
-  .min(1)
-  .max(2048)
-  .superRefine((value, ctx) => {
-    try {
-      urlChecker.checkUrl(value);
-    } catch (err) {
-      ctx.addIssue({
-        code: 'custom',
-        message: err instanceof OutboundError ? err.message : 'Not a valid URL',
-      });
-    }
-  });
-
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const HEADER_VALUE = /^[^\r\n\0]*$/;
-/** Set by Hookflow itself (signature, framing) — a custom header may not replace them. */
-const RESERVED_HEADERS = new Set([
-  'webhook-id',
-  'webhook-timestamp',
-  'webhook-signature',
-  'host',
-  'content-length',
-  'transfer-encoding',
-  'connection',
-  'keep-alive',
-  'upgrade',
-  'te',
-  'trailer',
-]);
-const headerValue = (what: string) =>
-  z.string().max(8192).regex(HEADER_VALUE, `${what} may not contain line breaks or NUL`);
-
-const headersSchema = z
-  .record(z.string(), headerValue('A header value'))
-  .superRefine((headers, ctx) => {
-    const names = Object.keys(headers);
-    if (names.length > 50) ctx.addIssue({ code: 'custom', message: 'At most 50 headers' });
-    const seen = new Set<string>();
-    for (const name of names) {
-      const lower = name.toLowerCase();
-      const message =
-        !HEADER_NAME.test(name) || name.length > 200
-          ? 'Not a valid HTTP header name'
-          : RESERVED_HEADERS.has(lower)
-            ? `"${lower}" is set by Hookflow and cannot be overridden`
-            : seen.has(lower)
-              ? 'Header given twice (names are case-insensitive)'
-              : undefined;
-      if (message) ctx.addIssue({ code: 'custom', path: [name], message });
-      seen.add(lower);
-    }
-  })
-  .transform((headers) => Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v])));
-
-const credentialId = z.string().trim().min(1).max(100);
-
-/** Inline (every field given) or by credential_id (no inline field), never both. */
-const inlineOrCredential =
-  (fields: string[]) => (a: Record<string, unknown> & { credential_id?: string }, ctx: z.RefinementCtx) => {
-    for (const f of fields) {
-      if (a.credential_id !== undefined && a[f] !== undefined)
-        ctx.addIssue({ code: 'custom', path: [f], message: `Give either ${f} or credential_id, not both` });
-      if (a.credential_id === undefined && a[f] === undefined)
-        ctx.addIssue({ code: 'custom', path: [f], message: `${f} is required (or give a credential_id)` });
-    }
-  };
-
-const authSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('none') }).strict(),
-  z
-    .object({
-      type: z.literal('basic'),
-      username: z
-        .string()
-        .min(1)
-        .max(500)
-        .regex(/^[^:\r\n\0]*$/, 'A basic auth username may not contain ":" or line breaks')
-        .optional(),
-      password: z
-        .string()
-        .min(1)
-        .max(1000)
-        .regex(HEADER_VALUE, 'may not contain line breaks or NUL')
-        .optional(),
-      credential_id: credentialId.optional(),
-    })
-    .strict()
-    .superRefine(inlineOrCredential(['username', 'password'])),
-  z
-    .object({
-      type: z.literal('api_key'),
-      header: z
-        .string()
-        .min(1)
-        .max(200)
-        .regex(HEADER_NAME, 'Not a valid HTTP header name')
-        .refine((h) => !RESERVED_HEADERS.has(h.toLowerCase()), 'This header is set by Hookflow')
-        .optional(),
-      value: headerValue('An API key').min(1).optional(),
-      credential_id: credentialId.optional(),
-    })
-    .strict()
-    .superRefine(inlineOrCredential(['header', 'value'])),
-  z
-    .object({
-      type: z.literal('bearer'),
-      token: headerValue('A token').min(1).optional(),
-      credential_id: credentialId.optional(),
-    })
-    .strict()
-    .superRefine(inlineOrCredential(['token'])),
-]);
+/** The same rules as endpoint creation: URL syntax, custom headers, inline or credential auth. */
+const authSchema = endpointAuthSchema(true);
 
 const checkBody = z
   .object({

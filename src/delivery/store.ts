@@ -106,7 +106,8 @@ export async function recordAttempts(
     where ep.tenant_id = pe.tenant_id and ep.id = pe.endpoint_id
     returning ep.tenant_id, ep.id, ep.failing_since`.execute(db);
   const out = new Map<string, Date>();
-  for (const row of r.rows) if (row.failing_since) out.set(`${row.tenant_id}:${row.id}`, new Date(row.failing_since));
+  for (const row of r.rows)
+    if (row.failing_since) out.set(`${row.tenant_id}:${row.id}`, new Date(row.failing_since));
   return out;
 }
 
@@ -177,7 +178,9 @@ export async function insertSystemEvent(
       values (${e.tenantId}, ${id}, ${e.type}, ${JSON.stringify(e.data)}::jsonb, ${JSON.stringify(e.context)}::jsonb, 'system')
       returning tenant_id, event_type
     )
-    insert into event_types (tenant_id, name) select tenant_id, event_type from ev on conflict do nothing`.execute(db);
+    insert into event_types (tenant_id, name) select tenant_id, event_type from ev on conflict do nothing`.execute(
+    db,
+  );
   return id;
 }
 

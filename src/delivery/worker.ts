@@ -29,7 +29,11 @@ import {
   takeRateSlots,
 } from './store.ts';
 
-type Log = { info(o: unknown, m?: string): void; warn(o: unknown, m?: string): void; error(o: unknown, m?: string): void };
+type Log = {
+  info(o: unknown, m?: string): void;
+  warn(o: unknown, m?: string): void;
+  error(o: unknown, m?: string): void;
+};
 
 export type DeliveryWorkerOptions = {
   database: Database;
@@ -148,9 +152,15 @@ export class DeliveryWorker {
   private endpoint(tenantId: string, id: string): Promise<EndpointForSending | null> {
     return this.endpoints.get(`${tenantId}:${id}`, async () => {
       try {
-        return (await loadEndpointForSending(this.opts.database, this.opts.secretKey, tenantId, id, this.now())) ?? null;
+        return (
+          (await loadEndpointForSending(this.opts.database, this.opts.secretKey, tenantId, id, this.now())) ??
+          null
+        );
       } catch (err) {
-        this.opts.log.warn({ err: (err as Error).message, endpoint_id: id }, 'endpoint cannot be loaded for sending');
+        this.opts.log.warn(
+          { err: (err as Error).message, endpoint_id: id },
+          'endpoint cannot be loaded for sending',
+        );
         return null;
       }
     });
@@ -174,7 +184,14 @@ export class DeliveryWorker {
         byEndpoint.set(key, group);
       }
     }
-    await closeDeliveries(db, this.workerId, gone.map(ref), 'cancelled', 'The endpoint no longer exists', now);
+    await closeDeliveries(
+      db,
+      this.workerId,
+      gone.map(ref),
+      'cancelled',
+      'The endpoint no longer exists',
+      now,
+    );
     await closeDeliveries(db, this.workerId, disabled.map(ref), 'failed', 'The endpoint is disabled', now);
 
     const sends: Promise<AttemptResult>[] = [];
@@ -182,7 +199,14 @@ export class DeliveryWorker {
       let allowed = items;
       if (endpoint.rateLimitPerS) {
         const second = Math.floor(now.getTime() / 1000);
-        const granted = await takeRateSlots(db, endpoint.tenantId, endpoint.id, second, endpoint.rateLimitPerS, items.length);
+        const granted = await takeRateSlots(
+          db,
+          endpoint.tenantId,
+          endpoint.id,
+          second,
+          endpoint.rateLimitPerS,
+          items.length,
+        );
         allowed = items.slice(0, granted);
         postponed.push(...items.slice(granted));
       }
@@ -212,7 +236,11 @@ export class DeliveryWorker {
     let retryAfter: string | undefined;
     try {
       const payload = await this.payload(endpoint, d);
-      const req = buildEndpointRequest(endpoint, { id: d.message_id, timestamp: new Date(this.now()), payload });
+      const req = buildEndpointRequest(endpoint, {
+        id: d.message_id,
+        timestamp: new Date(this.now()),
+        payload,
+      });
       const res = await this.opts.client.request({
         method: endpoint.method,
         url: req.url,
@@ -232,7 +260,17 @@ export class DeliveryWorker {
     }
     const durationMs = Math.round(performance.now() - started);
     const ok = error === null;
-    if (ok) return { ...base, ok, responseStatus: status, responseBody: body, durationMs, error, status: 'delivered', nextAttemptAt: null };
+    if (ok)
+      return {
+        ...base,
+        ok,
+        responseStatus: status,
+        responseBody: body,
+        durationMs,
+        error,
+        status: 'delivered',
+        nextAttemptAt: null,
+      };
     // A manual retry is tried once and not rescheduled; a 410 ends it (the endpoint is disabled).
     const delay =
       d.manual || status === 410
@@ -285,7 +323,12 @@ export class DeliveryWorker {
         await insertSystemEvent(db, {
           tenantId: r.tenantId,
           type: 'message.attempt.exhausted',
-          data: { message_id: r.messageId, endpoint_id: r.endpointId, last_status: r.responseStatus, last_error: r.error },
+          data: {
+            message_id: r.messageId,
+            endpoint_id: r.endpointId,
+            last_status: r.responseStatus,
+            last_error: r.error,
+          },
           context: { tenant_id: r.tenantId, endpoint_id: r.endpointId, message_id: r.messageId },
         });
       let reason: string | undefined;

@@ -224,7 +224,14 @@ export class RunWorker {
     // A run's first write carries webhook.received and run.started (exactly once: same transaction).
     const firstEvents: ProgressEvent[] = state.nodes.length === 0 ? startEvents(state, this.now()) : [];
     if (!flow) {
-      await this.finish(state, null, 'failed', 'The flow (or its trigger node) no longer exists', [], firstEvents);
+      await this.finish(
+        state,
+        null,
+        'failed',
+        'The flow (or its trigger node) no longer exists',
+        [],
+        firstEvents,
+      );
       return;
     }
     if (run.attempts > MAX_ATTEMPTS) {
@@ -326,7 +333,12 @@ export class RunWorker {
             response: state.response,
           }
         : summary,
-      context: { tenant_id: state.tenantId, flow_id: state.flowId, run_id: state.id, ...(toDefault ? { to_default: true } : {}) },
+      context: {
+        tenant_id: state.tenantId,
+        flow_id: state.flowId,
+        run_id: state.id,
+        ...(toDefault ? { to_default: true } : {}),
+      },
       source: 'system',
     };
     const written = await this.write(
@@ -438,7 +450,11 @@ function startEvents(state: RunState, nowMs: number): ProgressEvent[] {
       runId: state.id,
       id: newId('evt'),
       eventType: 'run.started',
-      data: { run_id: state.id, flow_id: state.flowId, started_at: new Date(state.startedAtMs || nowMs).toISOString() },
+      data: {
+        run_id: state.id,
+        flow_id: state.flowId,
+        started_at: new Date(state.startedAtMs || nowMs).toISOString(),
+      },
       context,
       source: 'system',
     },

@@ -48,6 +48,8 @@ export async function startTestApp(
     /** Run workers in the app (off by default: most tests look at runs as accepted, still queued). */
     worker?: boolean | { leaseMs?: number; pollMs?: number };
     mailer?: AppDeps['mailer'];
+    /** Delivery worker tuning (poll, lease, jitter source, request timeout). */
+    delivery?: AppDeps['delivery'];
   } = {},
 ): Promise<TestApp> {
   const db = opts.db ?? (await createTestDatabase({ onDisk: opts.onDisk }));
@@ -77,6 +79,7 @@ export async function startTestApp(
       role: opts.worker ? 'all' : 'api',
       worker: typeof opts.worker === 'object' ? opts.worker : { pollMs: 200 },
       mailer: opts.mailer,
+      delivery: opts.delivery,
     });
     await app.listen({ port, host: '127.0.0.1' });
   };
