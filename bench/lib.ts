@@ -45,10 +45,11 @@ export function machine(): string {
   return `${os.cpus().length} cores (${os.cpus()[0]?.model}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
 }
 
-export async function startHookflow(env: Record<string, string> = {}): Promise<Hookflow> {
+export type PreparedStore = { dataDir: string; databaseUrl?: string; drop(): Promise<void> };
+
+/** A fresh, empty place for Hookflow's data: a temporary DATA_DIR, and a new database on DATABASE_URL's server. */
+export async function prepareStore(): Promise<PreparedStore> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'hookflow-bench-'));
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
   let databaseUrl = process.env.DATABASE_URL || undefined;
   let dropDb: (() => Promise<void>) | undefined;
   if (databaseUrl) {
@@ -68,6 +69,21 @@ export async function startHookflow(env: Record<string, string> = {}): Promise<H
       await c.end();
     };
   }
+  return {
+    dataDir,
+    databaseUrl,
+    async drop() {
+      await dropDb?.();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function startHookflow(env: Record<string, string> = {}, prepared?: PreparedStore): Promise<Hookflow> {
+  const store = prepared ?? (await prepareStore());
+  const { dataDir, databaseUrl } = store;
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
   // BENCH_PROFILE=dir writes a V8 CPU profile of the server to that directory.
   const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
   const child: ChildProcess = spawn(process.execPath, [...profile, path.join(root, 'bin/hookflow.js'), 'start'], {
@@ -112,8 +128,7 @@ export async function startHookflow(env: Record<string, string> = {}): Promise<H
     async stop() {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
-      await dropDb?.();
-      rmSync(dataDir, { recursive: true, force: true });
+      await store.drop();
     },
   };
 }

@@ -27,6 +27,8 @@ export type Config = {
   trustProxy: boolean;
   /** How long a worker holds a run before another may take it over (HOOKFLOW_RUN_LEASE_MS). */
   runLeaseMs: number;
+  /** How long a delivery worker holds a batch (HOOKFLOW_DELIVERY_LEASE_MS); requests time out before it ends. */
+  deliveryLeaseMs: number;
   /** An endpoint whose every attempt has failed this long is disabled (HOOKFLOW_DISABLE_ENDPOINT_AFTER_DAYS). */
   disableEndpointAfterMs: number;
 };
@@ -210,7 +212,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     e.HOOKFLOW_DISABLE_ENDPOINT_AFTER_DAYS ?? '5',
   );
 
+  const deliveryLeaseMs = pick(
+    'HOOKFLOW_DELIVERY_LEASE_MS',
+    z
+      .string()
+      .regex(/^\d+$/, 'HOOKFLOW_DELIVERY_LEASE_MS must be a whole number of milliseconds')
+      .transform(Number)
+      .refine((n) => n >= 2000 && n <= 3_600_000, 'HOOKFLOW_DELIVERY_LEASE_MS must be between 2000 and 3600000'),
+    e.HOOKFLOW_DELIVERY_LEASE_MS ?? '60000',
+  );
+
   return {
+    deliveryLeaseMs,
     disableEndpointAfterMs: Math.round(disableDays * 86_400_000),
     runLeaseMs,
     port: portNum,

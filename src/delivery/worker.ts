@@ -54,6 +54,7 @@ export type DeliveryWorkerOptions = {
   pollMs?: number;
   /** Per-request timeout (default 15 s). */
   timeoutMs?: number;
+  maxBatchesInFlight?: number;
 };
 
 const RESPONSE_BODY_LIMIT = 4096;
@@ -68,7 +69,7 @@ export class DeliveryWorker {
   private wakePending = false;
   private unlisten?: () => Promise<void>;
   private unsubscribeCache?: () => Promise<void>;
-  private current?: Promise<void>;
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(private readonly opts: DeliveryWorkerOptions) {
     this.workerId = opts.workerId ?? `${hostname()}:${process.pid}:${newId('dw').slice(-6)}`;
@@ -125,14 +126,17 @@ export class DeliveryWorker {
         continue;
       }
       if (claimed.length) {
-        this.current = this.deliverBatch(claimed).catch((err) =>
-          this.opts.log.error({ err }, 'delivery batch failed; its leases will bring the deliveries back'),
-        );
-        await this.current;
+        // Several batches in flight: one slow receiver does not hold up the next claims.
+        const p: Promise<void> = this.deliverBatch(claimed)
+          .catch((err) => this.opts.log.error({ err }, 'delivery batch failed; its leases will bring the deliveries back'))
+          .finally(() => this.inFlight.delete(p));
+        this.inFlight.add(p);
+        if (this.inFlight.size >= (this.opts.maxBatchesInFlight ?? 4)) await Promise.race(this.inFlight);
         continue;
       }
       if (!this.wakePending) await this.sleep(this.opts.pollMs ?? 1000);
     }
+    await Promise.allSettled(this.inFlight);
   }
 
   private sleep(ms: number): Promise<void> {

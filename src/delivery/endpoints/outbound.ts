@@ -13,7 +13,19 @@ export function signPayload(
   timestamp: Date,
   payload: string,
 ): string {
-  return secrets.map((s) => new Webhook(s).sign(msgId, timestamp, payload)).join(' ');
+  return secrets.map((s) => signer(s).sign(msgId, timestamp, payload)).join(' ');
+}
+
+/** Signers by secret: building one decodes the secret, which is worth doing once, not per message. */
+const signers = new Map<string, Webhook>();
+function signer(secret: string): Webhook {
+  let w = signers.get(secret);
+  if (!w) {
+    if (signers.size > 10_000) signers.clear();
+    w = new Webhook(secret);
+    signers.set(secret, w);
+  }
+  return w;
 }
 
 /** Sets the auth header (or query parameter) on a request being built. */
