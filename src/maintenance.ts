@@ -4,6 +4,7 @@
  */
 import { purgeExpiredIdempotencyKeys } from './ingest/idempotency.ts';
 import type { Database } from './db/connect.ts';
+import { purgeDeliveredMessages } from './delivery/messages.ts';
 
 export function startMaintenance(
   database: Database,
@@ -16,6 +17,8 @@ export function startMaintenance(
       try {
         // Expired idempotency keys, a batch at a time until none are left.
         while ((await purgeExpiredIdempotencyKeys(database)) > 0) {}
+        // Messages, deliveries and attempts past each tenant's retention_days.
+        while ((await purgeDeliveredMessages(database)) > 0) {}
       } catch (err) {
         log.warn({ err: (err as Error).message }, 'maintenance failed; will retry');
       } finally {

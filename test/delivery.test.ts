@@ -18,7 +18,7 @@ const DAY = 86_400_000;
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   // Apps first (their workers may still be talking to the receivers), then the receivers.
-  const T=Date.now(); while (cleanups.length) await cleanups.pop()!(); console.log('CLOSE', Date.now()-T);
+  while (cleanups.length) await cleanups.pop()!();
 });
 
 type Setup = {
@@ -37,7 +37,7 @@ async function setup(
     mailer?: Mailer;
   } = {},
 ): Promise<Setup> {
-  const T=Date.now(); let offset = 0;
+  let offset = 0;
   const now = () => Date.now() + offset;
   const t = await startTestApp({
     worker: { pollMs: 50 },
@@ -46,7 +46,7 @@ async function setup(
     delivery: { pollMs: 50, random: () => 0.5, timeoutMs: opts.timeoutMs },
     mailer: opts.mailer,
   });
-  cleanups.push(() => t.close()); console.log('SETUP', Date.now()-T);
+  cleanups.push(() => t.close());
   return {
     t,
     now,

@@ -44,6 +44,8 @@ export async function claimDueDeliveries(
 
 export type AttemptResult = {
   tenantId: string;
+  /** The message's event type (not stored with the attempt). */
+  eventType: string;
   deliveryId: string;
   messageId: string;
   endpointId: string;

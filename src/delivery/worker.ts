@@ -58,6 +58,7 @@ export type DeliveryWorkerOptions = {
 };
 
 const RESPONSE_BODY_LIMIT = 4096;
+const FAILURE_EVENTS = new Set(['message.attempt.exhausted', 'endpoint.disabled']);
 
 export class DeliveryWorker {
   readonly workerId: string;
@@ -228,6 +229,7 @@ export class DeliveryWorker {
   private async send(endpoint: EndpointForSending, d: ClaimedDelivery): Promise<AttemptResult> {
     const started = performance.now();
     const base = {
+      eventType: d.event_type,
       tenantId: d.tenant_id,
       deliveryId: d.id,
       messageId: d.message_id,
@@ -323,7 +325,9 @@ export class DeliveryWorker {
     for (const r of results) {
       if (r.ok) continue;
       const key = `${r.tenantId}:${r.endpointId}`;
-      if (r.status === 'failed' && !r.manual && r.responseStatus !== 410)
+      // Not for a message that is itself news of a failure: two failing endpoints must not feed
+      // each other an endless chain of exhausted events.
+      if (r.status === 'failed' && !r.manual && r.responseStatus !== 410 && !FAILURE_EVENTS.has(r.eventType))
         await insertSystemEvent(db, {
           tenantId: r.tenantId,
           type: 'message.attempt.exhausted',

@@ -6,8 +6,8 @@ create table deliveries (
   id text not null,
   message_id text not null,
   endpoint_id text not null,
-  -- pending: will be tried at next_attempt_at; delivered; failed: retries exhausted (or a manual
-  -- retry failed); cancelled: the endpoint was deleted or disabled before it got through
+  -- pending: will be tried at next_attempt_at; delivered; failed: retries exhausted, a manual retry
+  -- failed, or the endpoint was disabled; cancelled: the endpoint was deleted
   status text not null check (status in ('pending', 'delivered', 'failed', 'cancelled')),
   attempts integer not null default 0,
   next_attempt_at timestamptz,
@@ -76,6 +76,9 @@ begin
   join endpoints ep on ep.tenant_id = e.tenant_id and ep.enabled
     and ('*' = any(ep.events) or e.event_type = any(ep.events)
          or (ep.is_default and (e.context->>'to_default') = 'true'))
+    -- news of an endpoint's failure is not sent to that endpoint (it would only fail again)
+    and not (e.event_type in ('message.attempt.exhausted', 'endpoint.disabled')
+             and ep.id = e.context->>'endpoint_id')
   on conflict do nothing;
   get diagnostics created = row_count;
   if created > 0 then
@@ -87,3 +90,8 @@ end $$;
 create trigger events_fan_out after insert on events
   referencing new table as new_events
   for each statement execute function hookflow_fan_out();
+
+-- Retention purges walk these.
+create index attempts_created on attempts (created_at);
+create index deliveries_created on deliveries (created_at);
+create index events_created on events (created_at);
