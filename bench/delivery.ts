@@ -55,7 +55,11 @@ async function main() {
   await migrateToLatest(database.db);
   const { key } = resolveSecretKey(undefined, store.dataDir);
   await checkSecretKey(database, key);
-  const ep = await createEndpoint(database, key, 'default', { name: 'bench receiver', url: receiverUrl, events: ['bench.event'] });
+  const ep = await createEndpoint(database, key, 'default', {
+    name: 'bench receiver',
+    url: receiverUrl,
+    events: ['bench.event'],
+  });
   secret = ep.signing_secret;
   const t0 = Date.now();
   await sql`
@@ -84,10 +88,16 @@ async function main() {
     console.log(`Hookflow delivery — ${h.label}, ${made} pre-made messages to one keep-alive receiver`);
     console.log(`  machine: ${machine()}`);
     console.log(`  delivered: ${receivedAt.length} of ${made}; start to ready ${ready - start} ms`);
-    console.log(`  deliveries/s (first receipt → last): ${(receivedAt.length / ((last - first) / 1000)).toFixed(0)}`);
-    console.log(`  deliveries/s (process start → last): ${(receivedAt.length / ((last - start) / 1000)).toFixed(0)}`);
+    console.log(
+      `  deliveries/s (first receipt → last): ${(receivedAt.length / ((last - first) / 1000)).toFixed(0)}`,
+    );
+    console.log(
+      `  deliveries/s (process start → last): ${(receivedAt.length / ((last - start) / 1000)).toFixed(0)}`,
+    );
     const queueLat = receivedAt.map((r) => r - first).sort((a, b) => a - b);
-    console.log(`  time in queue after draining began: p50 ${percentile(queueLat, 50)} ms, p99 ${percentile(queueLat, 99)} ms`);
+    console.log(
+      `  time in queue after draining began: p50 ${percentile(queueLat, 50)} ms, p99 ${percentile(queueLat, 99)} ms`,
+    );
     console.log(`  signatures verified (sampled): ${verified} ok, ${badSignatures} bad`);
     if (receivedAt.length < made || badSignatures) process.exitCode = 1;
   } finally {

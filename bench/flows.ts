@@ -18,9 +18,22 @@ async function main() {
       name: 'bench flows',
       nodes: [
         { id: 'webhook_1', type: 'webhook', config: { methods: ['POST'] } },
-        { id: 'set_1', type: 'set', config: { values: { 'flow.key.order': '${Webhook::Body.order.id}', 'vars.total': '${Webhook::Body.order.total}' } } },
+        {
+          id: 'set_1',
+          type: 'set',
+          config: {
+            values: {
+              'flow.key.order': '${Webhook::Body.order.id}',
+              'vars.total': '${Webhook::Body.order.total}',
+            },
+          },
+        },
         { id: 'if_1', type: 'if', config: { condition: '${= vars.total > 100}' } },
-        { id: 'transform_1', type: 'transform', config: { expression: '$sum(Webhook::Body.order.items.(qty * price))', into: 'vars.sum' } },
+        {
+          id: 'transform_1',
+          type: 'transform',
+          config: { expression: '$sum(Webhook::Body.order.items.(qty * price))', into: 'vars.sum' },
+        },
       ],
       edges: [
         { from: 'webhook_1', to: 'set_1' },
@@ -48,15 +61,27 @@ async function main() {
     }
     const ends = runs.map((r) => Date.parse(r.finished_at));
     const lastEnd = Math.max(...ends);
-    const latencies = runs.map((r) => Date.parse(r.finished_at) - Date.parse(r.created_at)).sort((a, b) => a - b);
+    const latencies = runs
+      .map((r) => Date.parse(r.finished_at) - Date.parse(r.created_at))
+      .sort((a, b) => a - b);
     const failed = runs.filter((r) => r.status !== 'succeeded').length;
     console.log('');
-    console.log(`Hookflow flows end to end — ${h.label}, set → if → transform, ${connections} connections, ${seconds}s of load`);
+    console.log(
+      `Hookflow flows end to end — ${h.label}, set → if → transform, ${connections} connections, ${seconds}s of load`,
+    );
     console.log(`  machine: ${machine()}`);
-    console.log(`  accepted: ${accepted} (${(accepted / seconds).toFixed(0)}/s offered and taken), non-2xx: ${result.non2xx}`);
-    console.log(`  runs completed: ${runs.length} (${failed} not succeeded) in ${((lastEnd - t0) / 1000).toFixed(1)} s`);
-    console.log(`  runs/s (first request → last run end): ${(runs.length / ((lastEnd - t0) / 1000)).toFixed(0)}`);
-    console.log(`  request stored → run end: p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms`);
+    console.log(
+      `  accepted: ${accepted} (${(accepted / seconds).toFixed(0)}/s offered and taken), non-2xx: ${result.non2xx}`,
+    );
+    console.log(
+      `  runs completed: ${runs.length} (${failed} not succeeded) in ${((lastEnd - t0) / 1000).toFixed(1)} s`,
+    );
+    console.log(
+      `  runs/s (first request → last run end): ${(runs.length / ((lastEnd - t0) / 1000)).toFixed(0)}`,
+    );
+    console.log(
+      `  request stored → run end: p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms`,
+    );
     if (runs.length < accepted || failed) process.exitCode = 1;
   } finally {
     await h.stop();

@@ -27,16 +27,35 @@ async function main() {
     });
     const hookUrl: string = flow.webhooks[0].url;
     const headers = { 'content-type': 'application/json' };
-    await autocannon({ url: hookUrl, method: 'POST', connections: 10, duration: 2, body: SAMPLE_BODY, headers });
-    const result = await autocannon({ url: hookUrl, method: 'POST', connections, pipelining, duration: seconds, body: SAMPLE_BODY, headers });
+    await autocannon({
+      url: hookUrl,
+      method: 'POST',
+      connections: 10,
+      duration: 2,
+      body: SAMPLE_BODY,
+      headers,
+    });
+    const result = await autocannon({
+      url: hookUrl,
+      method: 'POST',
+      connections,
+      pipelining,
+      duration: seconds,
+      body: SAMPLE_BODY,
+      headers,
+    });
     const ok = result['2xx'];
     console.log('');
-    console.log(`Hookflow durable ingest — ${h.label}, ${connections} connections, ${seconds}s, ${SAMPLE_BODY.length}-byte JSON`);
+    console.log(
+      `Hookflow durable ingest — ${h.label}, ${connections} connections, ${seconds}s, ${SAMPLE_BODY.length}-byte JSON`,
+    );
     console.log(`  machine: ${machine()}`);
     console.log(`  req/s (mean):   ${result.requests.average.toFixed(0)}`);
     console.log(`  latency p50:    ${result.latency.p50} ms`);
     console.log(`  latency p99:    ${result.latency.p99} ms`);
-    console.log(`  2xx: ${ok}   non-2xx: ${result.non2xx}   errors: ${result.errors}   timeouts: ${result.timeouts}`);
+    console.log(
+      `  2xx: ${ok}   non-2xx: ${result.non2xx}   errors: ${result.errors}   timeouts: ${result.timeouts}`,
+    );
     const stored = (await listAllRuns(h, flow.id)).length;
     console.log(`  audit: ${stored} runs stored for ${ok} accepted in the measured phase (+ warm-up)`);
     if (stored < ok) {

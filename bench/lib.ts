@@ -79,27 +79,36 @@ export async function prepareStore(): Promise<PreparedStore> {
   };
 }
 
-export async function startHookflow(env: Record<string, string> = {}, prepared?: PreparedStore): Promise<Hookflow> {
+export async function startHookflow(
+  env: Record<string, string> = {},
+  prepared?: PreparedStore,
+): Promise<Hookflow> {
   const store = prepared ?? (await prepareStore());
   const { dataDir, databaseUrl } = store;
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   // BENCH_PROFILE=dir writes a V8 CPU profile of the server to that directory.
-  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
-  const child: ChildProcess = spawn(process.execPath, [...profile, path.join(root, 'bin/hookflow.js'), 'start'], {
-    cwd: root,
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      DATA_DIR: dataDir,
-      LOG_LEVEL: 'warn',
-      HOOKFLOW_BOOTSTRAP_KEY: BENCH_KEY,
-      DATABASE_URL: databaseUrl ?? '',
-      ...env,
+  const profile = process.env.BENCH_PROFILE
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`]
+    : [];
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...profile, path.join(root, 'bin/hookflow.js'), 'start'],
+    {
+      cwd: root,
+      env: {
+        ...process.env,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        DATA_DIR: dataDir,
+        LOG_LEVEL: 'warn',
+        HOOKFLOW_BOOTSTRAP_KEY: BENCH_KEY,
+        DATABASE_URL: databaseUrl ?? '',
+        ...env,
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
     },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  );
   for (let i = 0; ; i++) {
     try {
       if ((await fetch(`${base}/readyz`)).ok) break;
@@ -138,7 +147,10 @@ export async function listAllRuns(h: Hookflow, flowId: string): Promise<any[]> {
   const out: any[] = [];
   let cursor: string | null = null;
   do {
-    const page: any = await h.api('GET', `/api/v1/runs?flow_id=${flowId}&limit=500${cursor ? `&cursor=${cursor}` : ''}`);
+    const page: any = await h.api(
+      'GET',
+      `/api/v1/runs?flow_id=${flowId}&limit=500${cursor ? `&cursor=${cursor}` : ''}`,
+    );
     out.push(...page.data);
     cursor = page.next_cursor;
   } while (cursor);

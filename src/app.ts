@@ -143,7 +143,9 @@ export async function createApp(deps: AppDeps): Promise<App> {
           pollMs: deps.delivery?.pollMs,
           leaseMs: deps.delivery?.leaseMs ?? config.deliveryLeaseMs,
           // A request always ends before its lease does, so no other worker sends it meanwhile.
-          timeoutMs: deps.delivery?.timeoutMs ?? Math.min(15_000, (deps.delivery?.leaseMs ?? config.deliveryLeaseMs) - 1000),
+          timeoutMs:
+            deps.delivery?.timeoutMs ??
+            Math.min(15_000, (deps.delivery?.leaseMs ?? config.deliveryLeaseMs) - 1000),
         });
   app.decorate('hookflow', { cache, committer, worker, delivery, client });
   app.addHook('onReady', async () => {

@@ -218,7 +218,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       .string()
       .regex(/^\d+$/, 'HOOKFLOW_DELIVERY_LEASE_MS must be a whole number of milliseconds')
       .transform(Number)
-      .refine((n) => n >= 2000 && n <= 3_600_000, 'HOOKFLOW_DELIVERY_LEASE_MS must be between 2000 and 3600000'),
+      .refine(
+        (n) => n >= 2000 && n <= 3_600_000,
+        'HOOKFLOW_DELIVERY_LEASE_MS must be between 2000 and 3600000',
+      ),
     e.HOOKFLOW_DELIVERY_LEASE_MS ?? '60000',
   );
 

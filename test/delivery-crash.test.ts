@@ -39,7 +39,11 @@ async function start(db: TestDatabase, port: number, role = 'all', extra: Record
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   children.push(child);
-  await eventually(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok, 30_000, `hookflow ${role} ready`);
+  await eventually(
+    async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok,
+    30_000,
+    `hookflow ${role} ready`,
+  );
   return child;
 }
 
@@ -67,7 +71,11 @@ describe('delivery under faults', () => {
       const port = await freePort();
       const child = await start(db, port);
       const call = api(port);
-      const ep = await call('POST', '/api/v1/endpoints', { name: 'sink', url: `${receiver.url}/in`, events: ['order.created'] });
+      const ep = await call('POST', '/api/v1/endpoints', {
+        name: 'sink',
+        url: `${receiver.url}/in`,
+        events: ['order.created'],
+      });
       expect(ep.status).toBe(201);
       const ids: string[] = [];
       for (let i = 0; i < 40; i++) {
@@ -83,17 +91,31 @@ describe('delivery under faults', () => {
       hang = false;
       await start(db, port);
       const got = () => new Set(receiver.received.map((r) => r.headers['webhook-id'] as string));
-      await eventually(() => ids.every((id) => got().has(id)), 60_000, 'every message delivered after restart');
+      await eventually(
+        () => ids.every((id) => got().has(id)),
+        60_000,
+        'every message delivered after restart',
+      );
       // A message sent twice (in flight at the kill) carried the same webhook-id both times.
       for (const id of ids) {
-        const bodies = new Set(receiver.received.filter((r) => r.headers['webhook-id'] === id).map((r) => JSON.parse(r.body).data.i));
+        const bodies = new Set(
+          receiver.received
+            .filter((r) => r.headers['webhook-id'] === id)
+            .map((r) => JSON.parse(r.body).data.i),
+        );
         expect(bodies.size).toBe(1);
       }
-      const msgs = await eventually(async () => {
-        const r = await call('GET', '/api/v1/messages?limit=100');
-        const all = r.body.data as any[];
-        return all.filter((m) => ids.includes(m.id)).every((m) => m.delivery_summary?.delivered === 1) ? all : undefined;
-      }, 30_000, 'all deliveries recorded as delivered');
+      const msgs = await eventually(
+        async () => {
+          const r = await call('GET', '/api/v1/messages?limit=100');
+          const all = r.body.data as any[];
+          return all.filter((m) => ids.includes(m.id)).every((m) => m.delivery_summary?.delivered === 1)
+            ? all
+            : undefined;
+        },
+        30_000,
+        'all deliveries recorded as delivered',
+      );
       expect(msgs.filter((m: any) => ids.includes(m.id))).toHaveLength(ids.length);
     } finally {
       for (const c of children.splice(0)) c.kill('SIGKILL');
@@ -102,39 +124,47 @@ describe('delivery under faults', () => {
     }
   }, 120_000);
 
-  it.runIf(usingPostgres)('rate_limit_per_s holds across two worker processes', async () => {
-    const db = await createTestDatabase();
-    await db.close();
-    const receiver = await startReceiver();
-    try {
-      const apiPort = await freePort();
-      await start(db, apiPort, 'api');
-      const call = api(apiPort);
-      const ep = await call('POST', '/api/v1/endpoints', {
-        name: 'limited',
-        url: `${receiver.url}/in`,
-        events: ['tick'],
-        rate_limit_per_s: 5,
-      });
-      expect(ep.status).toBe(201);
-      for (let i = 0; i < 30; i++) expect((await call('POST', '/api/v1/events', { event_type: 'tick', data: { i } })).status).toBe(202);
-      const receivedAt: number[] = [];
-      receiver.handler = (_req, res) => {
-        receivedAt.push(Date.now());
-        res.end('ok');
-      };
-      await start(db, await freePort(), 'worker');
-      await start(db, await freePort(), 'worker');
-      await eventually(() => receivedAt.length >= 30, 30_000, 'all 30 delivered');
-      // No wall-clock second saw more than the limit.
-      const perSecond = new Map<number, number>();
-      for (const t of receivedAt) perSecond.set(Math.floor(t / 1000), (perSecond.get(Math.floor(t / 1000)) ?? 0) + 1);
-      expect(Math.max(...perSecond.values())).toBeLessThanOrEqual(5);
-      expect(receivedAt.length).toBe(30);
-    } finally {
-      for (const c of children.splice(0)) c.kill('SIGKILL');
-      await receiver.close();
-      await db.drop();
-    }
-  }, 120_000);
+  it.runIf(usingPostgres)(
+    'rate_limit_per_s holds across two worker processes',
+    async () => {
+      const db = await createTestDatabase();
+      await db.close();
+      const receiver = await startReceiver();
+      try {
+        const apiPort = await freePort();
+        await start(db, apiPort, 'api');
+        const call = api(apiPort);
+        const ep = await call('POST', '/api/v1/endpoints', {
+          name: 'limited',
+          url: `${receiver.url}/in`,
+          events: ['tick'],
+          rate_limit_per_s: 5,
+        });
+        expect(ep.status).toBe(201);
+        for (let i = 0; i < 30; i++)
+          expect((await call('POST', '/api/v1/events', { event_type: 'tick', data: { i } })).status).toBe(
+            202,
+          );
+        const receivedAt: number[] = [];
+        receiver.handler = (_req, res) => {
+          receivedAt.push(Date.now());
+          res.end('ok');
+        };
+        await start(db, await freePort(), 'worker');
+        await start(db, await freePort(), 'worker');
+        await eventually(() => receivedAt.length >= 30, 30_000, 'all 30 delivered');
+        // No wall-clock second saw more than the limit.
+        const perSecond = new Map<number, number>();
+        for (const t of receivedAt)
+          perSecond.set(Math.floor(t / 1000), (perSecond.get(Math.floor(t / 1000)) ?? 0) + 1);
+        expect(Math.max(...perSecond.values())).toBeLessThanOrEqual(5);
+        expect(receivedAt.length).toBe(30);
+      } finally {
+        for (const c of children.splice(0)) c.kill('SIGKILL');
+        await receiver.close();
+        await db.drop();
+      }
+    },
+    120_000,
+  );
 });

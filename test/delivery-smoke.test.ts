@@ -8,7 +8,10 @@ describe('delivering a run event to an endpoint', () => {
   let receiver: Receiver;
   beforeAll(async () => {
     receiver = await startReceiver();
-    t = await startTestApp({ worker: { pollMs: 100 }, env: { HOOKFLOW_ALLOW_PRIVATE_TARGETS: '127.0.0.1/32' } });
+    t = await startTestApp({
+      worker: { pollMs: 100 },
+      env: { HOOKFLOW_ALLOW_PRIVATE_TARGETS: '127.0.0.1/32' },
+    });
   });
   afterAll(async () => {
     await t.close();
@@ -16,7 +19,11 @@ describe('delivering a run event to an endpoint', () => {
   });
 
   it('signs flow.completed with Standard Webhooks and the envelope of SPEC §5', async () => {
-    const ep = await t.api('POST', '/api/v1/endpoints', { name: 'sink', url: `${receiver.url}/hook`, events: ['flow.completed'] });
+    const ep = await t.api('POST', '/api/v1/endpoints', {
+      name: 'sink',
+      url: `${receiver.url}/hook`,
+      events: ['flow.completed'],
+    });
     expect(ep.status, JSON.stringify(ep.body)).toBe(201);
     const f = await t.api('POST', '/api/v1/flows', {
       name: 'deliver',
@@ -26,9 +33,18 @@ describe('delivering a run event to an endpoint', () => {
       ],
       edges: [{ from: 'webhook_1', to: 'set_1' }],
     });
-    const ack = await (await fetch(f.body.webhooks[0].url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"n":5}' })).json();
+    const ack = await (
+      await fetch(f.body.webhooks[0].url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"n":5}',
+      })
+    ).json();
     const got = await eventually(() => receiver.received.find((r) => r.body.includes(ack.run_id)));
-    const payload = new Webhook(ep.body.signing_secret).verify(got.body, got.headers as Record<string, string>) as any;
+    const payload = new Webhook(ep.body.signing_secret).verify(
+      got.body,
+      got.headers as Record<string, string>,
+    ) as any;
     expect(payload).toMatchObject({
       event_type: 'flow.completed',
       current_context: { tenant_id: 'default', flow_id: f.body.id, run_id: ack.run_id },

@@ -30,12 +30,7 @@ type Setup = {
 };
 
 async function setup(
-  opts: {
-    env?: Record<string, string>;
-    allowLoopback?: boolean;
-    timeoutMs?: number;
-    mailer?: Mailer;
-  } = {},
+  opts: { env?: Record<string, string>; allowLoopback?: boolean; timeoutMs?: number; mailer?: Mailer } = {},
 ): Promise<Setup> {
   let offset = 0;
   const now = () => Date.now() + offset;
@@ -91,7 +86,11 @@ type DeliveryRow = {
   last_error: string | null;
 };
 
-async function deliveryOf(t: TestApp, messageId: string, endpointId: string): Promise<DeliveryRow | undefined> {
+async function deliveryOf(
+  t: TestApp,
+  messageId: string,
+  endpointId: string,
+): Promise<DeliveryRow | undefined> {
   return (await t.db.database.db
     .selectFrom('deliveries')
     .select(['id', 'status', 'attempts', 'next_attempt_at', 'locked_by', 'last_error'])
@@ -179,7 +178,9 @@ describe('delivery', () => {
     expect(Math.abs(Number(got.headers['webhook-timestamp']) * 1000 - Date.now())).toBeLessThan(60_000);
     expect(got.headers['webhook-signature']).toMatch(/^v1,[A-Za-z0-9+/]+=*$/);
     // The signature covers the body: a changed body does not verify.
-    expect(() => new Webhook(ep.signing_secret).verify(got.body.replace('42', '43'), headersOf(got))).toThrow();
+    expect(() =>
+      new Webhook(ep.signing_secret).verify(got.body.replace('42', '43'), headersOf(got)),
+    ).toThrow();
 
     const d = await afterAttempts(t, ev.id, ep.id, 1);
     expect(d.status).toBe('delivered');
@@ -242,10 +243,14 @@ describe('delivery', () => {
     const watcher = await createEndpoint(t, { url: `${rcv.url}/watch`, events: ['endpoint.disabled'] });
     const ev = await publish(t, 'gone.test', { x: 1 });
 
-    const view = await eventually(async () => {
-      const r = await t.api('GET', `/api/v1/endpoints/${ep.id}`);
-      return r.body.enabled === false ? r.body : undefined;
-    }, 10_000, 'the endpoint disabled');
+    const view = await eventually(
+      async () => {
+        const r = await t.api('GET', `/api/v1/endpoints/${ep.id}`);
+        return r.body.enabled === false ? r.body : undefined;
+      },
+      10_000,
+      'the endpoint disabled',
+    );
     expect(view.disabled_reason).toMatch(/410/);
 
     const disabled = await eventually(async () => (await eventsOfType(t, 'endpoint.disabled'))[0]);
@@ -297,9 +302,10 @@ describe('delivery', () => {
       const d = await afterAttempts(t, r.ev.id, r.ep.id, 1);
       expect(d.status).toBe('pending');
       const delay = await scheduledDelay(t, r.ev.id, r.ep.id);
-      expect(Math.abs(delay - r.expected), `${r.path}: scheduled ${delay} ms, expected ${r.expected}`).toBeLessThan(
-        500,
-      );
+      expect(
+        Math.abs(delay - r.expected),
+        `${r.path}: scheduled ${delay} ms, expected ${r.expected}`,
+      ).toBeLessThan(500);
     }
   });
 
@@ -364,10 +370,14 @@ describe('delivery', () => {
 
     advance(DAY);
     await afterAttempts(t, ev.id, ep.id, 6);
-    const view = await eventually(async () => {
-      const r = await t.api('GET', `/api/v1/endpoints/${ep.id}`);
-      return r.body.enabled === false ? r.body : undefined;
-    }, 10_000, 'the endpoint disabled');
+    const view = await eventually(
+      async () => {
+        const r = await t.api('GET', `/api/v1/endpoints/${ep.id}`);
+        return r.body.enabled === false ? r.body : undefined;
+      },
+      10_000,
+      'the endpoint disabled',
+    );
     expect(view.disabled_reason).toMatch(/failed/i);
     const disabled = await eventsOfType(t, 'endpoint.disabled');
     expect(disabled).toHaveLength(1);
@@ -441,7 +451,11 @@ describe('delivery', () => {
       edges: [{ from: 'webhook_1', to: 'set_1' }],
       settings,
     });
-    const withIt = await t.api('POST', '/api/v1/flows', flow({ send_to_default_webhook: true }, 'to default'));
+    const withIt = await t.api(
+      'POST',
+      '/api/v1/flows',
+      flow({ send_to_default_webhook: true }, 'to default'),
+    );
     expect(withIt.status, JSON.stringify(withIt.body)).toBe(201);
     const without = await t.api('POST', '/api/v1/flows', flow({}, 'not to default'));
     expect(without.status, JSON.stringify(without.body)).toBe(201);
@@ -458,11 +472,19 @@ describe('delivery', () => {
     const runWith = await trigger(withIt.body, 7);
     const runWithout = await trigger(without.body, 8);
 
-    const got = await eventually(() => rcv.received.find((r) => r.body.includes(runWith)), 10_000, 'run details');
+    const got = await eventually(
+      () => rcv.received.find((r) => r.body.includes(runWith)),
+      10_000,
+      'run details',
+    );
     const payload = new Webhook(def.signing_secret).verify(got.body, headersOf(got)) as any;
     expect(payload.event_type).toBe('flow.completed');
     // The routing flag is internal: not in the envelope.
-    expect(payload.current_context).toEqual({ tenant_id: 'default', flow_id: withIt.body.id, run_id: runWith });
+    expect(payload.current_context).toEqual({
+      tenant_id: 'default',
+      flow_id: withIt.body.id,
+      run_id: runWith,
+    });
     const data = payload.data;
     expect(data).toMatchObject({
       run_id: runWith,
@@ -521,7 +543,8 @@ describe('delivery', () => {
     const ev = await publish(t, 'exhaust.test');
 
     const exhausted = await eventually(
-      async () => (await eventsOfType(t, 'message.attempt.exhausted')).find((e) => e.data.message_id === ev.id),
+      async () =>
+        (await eventsOfType(t, 'message.attempt.exhausted')).find((e) => e.data.message_id === ev.id),
       10_000,
       'message.attempt.exhausted',
     );
@@ -544,20 +567,34 @@ describe('delivery', () => {
       answer(res, 200);
     });
     const { t } = await setup();
-    const ep = await createEndpoint(t, { url: `${rcv.url}/limited`, events: ['rl.test'], rate_limit_per_s: 2 });
-    const evs = await Promise.all(Array.from({ length: 6 }, (_, i) => publish(t, 'rl.test', { i })));
+    const ep = await createEndpoint(t, {
+      url: `${rcv.url}/limited`,
+      events: ['rl.test'],
+      rate_limit_per_s: 2,
+    });
+    const burst = async (round: number) => {
+      const evs = await Promise.all(Array.from({ length: 6 }, (_, i) => publish(t, 'rl.test', { round, i })));
+      await eventually(
+        async () => {
+          const ds = await Promise.all(evs.map((e) => deliveryOf(t, e.id, ep.id)));
+          return ds.every((d) => d?.status === 'delivered');
+        },
+        15_000,
+        `all six of round ${round} delivered`,
+      );
+      return evs;
+    };
+    // Six at once, at whatever moment…
+    const first = await burst(1);
+    // …and six at once just before a second ends, where the budget of one second meets the next.
+    await sleep(1000 - (Date.now() % 1000) + 960);
+    const second = await burst(2);
 
-    await eventually(
-      async () => {
-        const ds = await Promise.all(evs.map((e) => deliveryOf(t, e.id, ep.id)));
-        return ds.every((d) => d?.status === 'delivered');
-      },
-      15_000,
-      'all six delivered',
-    );
-    expect(times).toHaveLength(6);
+    const evs = [...first, ...second];
+    expect(times).toHaveLength(12);
     const perSecond = new Map<number, number>();
-    for (const at of times) perSecond.set(Math.floor(at / 1000), (perSecond.get(Math.floor(at / 1000)) ?? 0) + 1);
+    for (const at of times)
+      perSecond.set(Math.floor(at / 1000), (perSecond.get(Math.floor(at / 1000)) ?? 0) + 1);
     expect(Math.max(...perSecond.values()), JSON.stringify([...perSecond])).toBeLessThanOrEqual(2);
     expect(new Set(rcv.received.map((r) => r.headers['webhook-id']))).toEqual(new Set(evs.map((e) => e.id)));
     // Every one in a single attempt: postponing for the rate limit is not a failed attempt.

@@ -617,7 +617,13 @@ describe('the SSRF guard on http nodes', () => {
         nodes: [hook(), { id: 'http_1', type: 'http', config: { url: `${receiver.url}/internal` } }],
         edges: [{ from: 'webhook_1', to: 'http_1' }],
       });
-      const ack = await (await fetch(f.body.webhooks[0].url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).json();
+      const ack = await (
+        await fetch(f.body.webhooks[0].url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{}',
+        })
+      ).json();
       const run = await eventually(async () => {
         const r = await t.api('GET', `/api/v1/runs/${ack.run_id}`);
         return r.body.status === 'failed' ? r.body : undefined;

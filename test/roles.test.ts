@@ -38,7 +38,11 @@ describe.runIf(usingPostgres)('api and worker roles in separate processes', () =
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     children.push(child);
-    await eventually(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok, 30_000, `${role} ready`);
+    await eventually(
+      async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok,
+      30_000,
+      `${role} ready`,
+    );
   };
 
   beforeAll(async () => {
@@ -64,16 +68,28 @@ describe.runIf(usingPostgres)('api and worker roles in separate processes', () =
     const flow = await api('/api/v1/flows', {
       name: 'split roles',
       nodes: [
-        { id: 'webhook_1', type: 'webhook', config: { methods: ['POST'], response: { mode: 'flow', timeout_ms: 15_000 } } },
+        {
+          id: 'webhook_1',
+          type: 'webhook',
+          config: { methods: ['POST'], response: { mode: 'flow', timeout_ms: 15_000 } },
+        },
         { id: 'set_1', type: 'set', config: { values: { 'vars.pid': 'worker' } } },
-        { id: 'respond_1', type: 'respond', config: { status: 200, body: { hello: '${Webhook::Body.name}', by: '${vars.pid}' } } },
+        {
+          id: 'respond_1',
+          type: 'respond',
+          config: { status: 200, body: { hello: '${Webhook::Body.name}', by: '${vars.pid}' } },
+        },
       ],
       edges: [
         { from: 'webhook_1', to: 'set_1' },
         { from: 'set_1', to: 'respond_1' },
       ],
     });
-    const res = await fetch(flow.webhooks[0].url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"Ada"}' });
+    const res = await fetch(flow.webhooks[0].url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"name":"Ada"}',
+    });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ hello: 'Ada', by: 'worker' });
     // The worker process serves health but no API or hooks.

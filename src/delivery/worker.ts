@@ -58,6 +58,11 @@ export type DeliveryWorkerOptions = {
 };
 
 const RESPONSE_BODY_LIMIT = 4096;
+/**
+ * Rate-limited sends are not started in the last part of a second: they would arrive in the next
+ * second, on top of that second's own budget.
+ */
+const RATE_SECOND_MARGIN_MS = 100;
 const FAILURE_EVENTS = new Set(['message.attempt.exhausted', 'endpoint.disabled']);
 
 export class DeliveryWorker {
@@ -129,7 +134,9 @@ export class DeliveryWorker {
       if (claimed.length) {
         // Several batches in flight: one slow receiver does not hold up the next claims.
         const p: Promise<void> = this.deliverBatch(claimed)
-          .catch((err) => this.opts.log.error({ err }, 'delivery batch failed; its leases will bring the deliveries back'))
+          .catch((err) =>
+            this.opts.log.error({ err }, 'delivery batch failed; its leases will bring the deliveries back'),
+          )
           .finally(() => this.inFlight.delete(p));
         this.inFlight.add(p);
         if (this.inFlight.size >= (this.opts.maxBatchesInFlight ?? 4)) await Promise.race(this.inFlight);
@@ -200,27 +207,36 @@ export class DeliveryWorker {
     await closeDeliveries(db, this.workerId, disabled.map(ref), 'failed', 'The endpoint is disabled', now);
 
     const sends: Promise<AttemptResult>[] = [];
+    let postponeTo = 0;
     for (const { endpoint, items } of byEndpoint.values()) {
       let allowed = items;
       if (endpoint.rateLimitPerS) {
-        const second = Math.floor(now.getTime() / 1000);
-        const granted = await takeRateSlots(
-          db,
-          endpoint.tenantId,
-          endpoint.id,
-          second,
-          endpoint.rateLimitPerS,
-          items.length,
-        );
+        // The second the sends count in is the one they go out in: read the clock now (not at the
+        // start of the batch), and send only when the grant is in hand well before that second
+        // ends; otherwise the requests wait for the next second.
+        const at = this.now();
+        const second = Math.floor(at / 1000);
+        const cutoff = (second + 1) * 1000 - RATE_SECOND_MARGIN_MS;
+        let granted = 0;
+        if (at < cutoff) {
+          granted = await takeRateSlots(
+            db,
+            endpoint.tenantId,
+            endpoint.id,
+            second,
+            endpoint.rateLimitPerS,
+            items.length,
+          );
+          if (this.now() >= cutoff) granted = 0;
+        }
         allowed = items.slice(0, granted);
         postponed.push(...items.slice(granted));
+        postponeTo = Math.max(postponeTo, (second + 1) * 1000);
       }
       for (const d of allowed) sends.push(this.send(endpoint, d));
     }
-    if (postponed.length) {
-      const nextSecond = new Date((Math.floor(now.getTime() / 1000) + 1) * 1000);
-      await postponeDeliveries(db, this.workerId, postponed.map(ref), nextSecond);
-    }
+    if (postponed.length)
+      await postponeDeliveries(db, this.workerId, postponed.map(ref), new Date(postponeTo));
     const results = await Promise.all(sends);
     const failingSince = await recordAttempts(db, this.workerId, new Date(this.now()), results);
     await this.afterAttempts(results, failingSince);
