@@ -4,29 +4,29 @@
  */
 import fastify, { type FastifyError, type FastifyInstance, type FastifyReply, LogController } from 'fastify';
 import { registerAuth } from './api/auth.ts';
+import { renderDocsPage } from './api/docsPage.ts';
 import { HttpError } from './api/errors.ts';
 import { registerHealthRoutes } from './api/health.ts';
 import { ApiDocs } from './api/http.ts';
-import { renderDocsPage } from './api/docsPage.ts';
 import type { Config } from './config.ts';
 import { registerCredentialRoutes } from './credentials/routes.ts';
 import type { Database } from './db/connect.ts';
+import { registerEndpointRoutes } from './delivery/endpoints/routes.ts';
+import { registerEventRoutes } from './delivery/events.ts';
+import { OutboundClient } from './delivery/httpClient.ts';
+import { registerMessageRoutes } from './delivery/messages.ts';
+import { createWebhookCaller } from './delivery/webhookCall.ts';
+import { DeliveryWorker } from './delivery/worker.ts';
+import { ResponseWaiter } from './flows/responses.ts';
 import { registerFlowRoutes } from './flows/routes.ts';
 import { registerRunRoutes } from './flows/runsRoutes.ts';
+import { type FinishedRun, RunWorker } from './flows/worker.ts';
 import { HookCache } from './ingest/cache.ts';
 import { RunGroupCommitter } from './ingest/groupCommit.ts';
 import { registerIngestRoutes } from './ingest/route.ts';
+import { Mailer, runNotification } from './notify/mailer.ts';
 import { registerTenantRoutes } from './tenants/routes.ts';
 import { VERSION } from './version.ts';
-import { OutboundClient } from './delivery/httpClient.ts';
-import { createWebhookCaller } from './delivery/webhookCall.ts';
-import { registerEndpointRoutes } from './delivery/endpoints/routes.ts';
-import { registerEventRoutes } from './delivery/events.ts';
-import { registerMessageRoutes } from './delivery/messages.ts';
-import { ResponseWaiter } from './flows/responses.ts';
-import { type FinishedRun, RunWorker } from './flows/worker.ts';
-import { DeliveryWorker } from './delivery/worker.ts';
-import { Mailer, runNotification } from './notify/mailer.ts';
 
 /** E-mail per flow settings (notify.on_failure / on_success); never blocks or fails the run. */
 function notifyRunFinished(mailer: Mailer, publicUrl: string, run: FinishedRun): void {

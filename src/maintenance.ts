@@ -2,9 +2,10 @@
  * Periodic housekeeping that every process may run (each statement is idempotent and works in
  * small batches, so several processes doing it at once only share the work).
  */
-import { purgeExpiredIdempotencyKeys } from './ingest/idempotency.ts';
+
 import type { Database } from './db/connect.ts';
 import { purgeDeliveredMessages } from './delivery/messages.ts';
+import { purgeExpiredIdempotencyKeys } from './ingest/idempotency.ts';
 
 export function startMaintenance(
   database: Database,

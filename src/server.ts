@@ -6,6 +6,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { type App, createApp, type Role } from './app.ts';
 
 export type { Role };
+
 import type { Config } from './config.ts';
 import { type Database, openDatabase } from './db/connect.ts';
 import { migrateToLatest } from './db/migrate.ts';

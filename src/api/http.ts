@@ -125,3 +125,11 @@ function toJsonSchema(schema: z.ZodType): Record<string, unknown> {
     return {};
   }
 }
+
+/** A page of a list ordered by id: the cursor of the next page is the last id, when the page is full. */
+export function page<T extends { id: string }>(
+  rows: T[],
+  limit: number,
+): { data: T[]; next_cursor: string | null } {
+  return { data: rows, next_cursor: rows.length === limit ? rows[rows.length - 1].id : null };
+}

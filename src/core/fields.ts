@@ -5,7 +5,7 @@
  * when saved they become the webhook node's `parameters`, which are checked on every request.
  * All paths use the one syntax of `paths.ts`: `order.items[0].price`, `['hub.challenge']`.
  */
-import { formatPath, getPath, parsePath, type PathSegment } from './paths.ts';
+import { formatPath, getPath, type PathSegment, parsePath } from './paths.ts';
 
 export type FieldSource = 'body' | 'query' | 'headers';
 

@@ -11,12 +11,12 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { authSchema as endpointAuthSchema, headersSchema, urlSchema } from './endpoints/schema.ts';
 import { HttpError, notFound } from '../api/errors.ts';
 import { type ApiDocs, principal, validate } from '../api/http.ts';
 import { newId } from '../core/ids.ts';
 import type { Database } from '../db/connect.ts';
 import { buildEndpointRequest } from './endpoints/outbound.ts';
+import { authSchema as endpointAuthSchema, headersSchema, urlSchema } from './endpoints/schema.ts';
 import {
   EndpointCredentialError,
   type EndpointForSending,

@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { z } from 'zod';
 import { HttpError, notFound } from '../api/errors.ts';
-import { type ApiDocs, limitSchema, principal, validate } from '../api/http.ts';
+import { type ApiDocs, limitSchema, page, principal, validate } from '../api/http.ts';
 import type { Database } from '../db/connect.ts';
 import type { DB, DeliveryStatus } from '../db/schema.ts';
 import { DELIVERIES_CHANNEL } from './store.ts';
@@ -349,7 +349,7 @@ export function registerMessageRoutes(
         limit: q.limit,
         cursor: q.cursor,
       });
-      return { data: rows, next_cursor: rows.length === q.limit ? rows[rows.length - 1].id : null };
+      return page(rows, q.limit);
     },
   );
   docs.route(
@@ -384,7 +384,7 @@ export function registerMessageRoutes(
         cursor: q.cursor,
       });
       if (!rows) throw notFound('Message');
-      return { data: rows, next_cursor: rows.length === q.limit ? rows[rows.length - 1].id : null };
+      return page(rows, q.limit);
     },
   );
   docs.route(

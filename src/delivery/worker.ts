@@ -15,7 +15,7 @@ import { NotifiedCache, subscribeToCacheNotifications } from '../db/notifiedCach
 import { getTenant } from '../tenants/store.ts';
 import { buildEndpointRequest } from './endpoints/outbound.ts';
 import { type EndpointForSending, loadEndpointForSending } from './endpoints/store.ts';
-import { OutboundError, type OutboundClient } from './httpClient.ts';
+import { type OutboundClient, OutboundError } from './httpClient.ts';
 import {
   type AttemptResult,
   type ClaimedDelivery,

@@ -11,9 +11,10 @@
  * - `delay` is durable: the run sleeps in the database (run_at), not in a timer.
  * - `respond` is checkpointed at once when a sender is waiting, so the answer leaves immediately.
  */
+
+import type { FlowNode, FlowSettings } from '../core/flowDocument.ts';
 import type { ExecutionPlan } from '../core/flowGraph.ts';
 import { edgeTaken } from '../core/flowGraph.ts';
-import type { FlowNode, FlowSettings } from '../core/flowDocument.ts';
 import { newId } from '../core/ids.ts';
 import { parsePath, setPath } from '../core/paths.ts';
 import { compileTemplate, renderDeep, renderTemplate, type TemplateContext } from '../core/templates.ts';

@@ -5,8 +5,8 @@
  * same-process signal, and on a slow poll (in case a notification was missed).
  */
 import type { Database } from '../db/connect.ts';
-import { getRunOutcome, RESPONSES_CHANNEL } from './runsStore.ts';
 import type { RunResponse } from './engine.ts';
+import { getRunOutcome, RESPONSES_CHANNEL } from './runsStore.ts';
 
 const localListeners = new Set<(runId: string) => void>();
 

@@ -2,22 +2,22 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { HttpError, notFound } from '../api/errors.ts';
-import { type ApiDocs, limitSchema, principal, validate } from '../api/http.ts';
+import { type ApiDocs, limitSchema, page, principal, validate } from '../api/http.ts';
 import { bodyFromPairs, deriveFields, type Field, fieldsFromPairs } from '../core/fields.ts';
 import {
   type FlowDocument,
   type FlowNode,
   type FlowProblem,
-  type WebhookConfig,
   validateFlowDocument,
+  type WebhookConfig,
   webhookNodes,
   webhookUrl,
 } from '../core/flowDocument.ts';
 import { getCredentialSummary } from '../credentials/store.ts';
 import type { Database } from '../db/connect.ts';
 import {
-  type FlowRow,
   deleteFlow,
+  type FlowRow,
   getFlow,
   getSample,
   insertFlow,
@@ -193,10 +193,7 @@ export function registerFlowRoutes(
       const p = principal(req);
       const q = validate(listQuery, req.query, 'query');
       const rows = await listFlows(database, p.tenantId, q);
-      return {
-        data: rows.map((r) => flowView(r, publicUrl)),
-        next_cursor: rows.length === q.limit ? rows[rows.length - 1].id : null,
-      };
+      return { ...page(rows, q.limit), data: rows.map((r) => flowView(r, publicUrl)) };
     },
   );
   docs.route(

@@ -2,8 +2,8 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { HttpError, notFound } from '../api/errors.ts';
+import { type ApiDocs, limitSchema, page, principal, validate } from '../api/http.ts';
 import { newId } from '../core/ids.ts';
-import { type ApiDocs, limitSchema, principal, validate } from '../api/http.ts';
 import type { Database } from '../db/connect.ts';
 import { cancelRun, getRun, listRuns, rerunRun } from './runsStore.ts';
 
@@ -32,7 +32,7 @@ export function registerRunRoutes(
         limit: q.limit,
         cursor: q.cursor,
       });
-      return { data: rows, next_cursor: rows.length === q.limit ? rows[rows.length - 1].id : null };
+      return page(rows, q.limit);
     },
   );
   docs.route(

@@ -5,10 +5,10 @@
  * process that changes them, and expire after a short TTL as a second line of defence.
  */
 import ipaddr from 'ipaddr.js';
-import type { Database } from '../db/connect.ts';
-import { NotifiedCache, subscribeToCacheNotifications } from '../db/notifiedCache.ts';
 import { type FlowNode, type WebhookConfig, webhookNodes } from '../core/flowDocument.ts';
 import { loadCredential } from '../credentials/store.ts';
+import type { Database } from '../db/connect.ts';
+import { NotifiedCache, subscribeToCacheNotifications } from '../db/notifiedCache.ts';
 import { getFlow, listeningNodes } from '../flows/store.ts';
 import { getTenant } from '../tenants/store.ts';
 

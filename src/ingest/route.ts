@@ -9,15 +9,15 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { parseBody, type ParsedBody } from '../core/body.ts';
+import { type ParsedBody, parseBody } from '../core/body.ts';
 import { checkParameterTypes, findMissingParameters, type RequestParts } from '../core/fields.ts';
 import type { WebhookConfig } from '../core/flowDocument.ts';
 import { newId } from '../core/ids.ts';
 import { renderDeep, type TemplateContext } from '../core/templates.ts';
 import { verifyRequest } from '../core/verify/index.ts';
-import { captureSample } from '../flows/store.ts';
-import type { ResponseWaiter, WaitResult } from '../flows/responses.ts';
 import type { Database } from '../db/connect.ts';
+import type { ResponseWaiter, WaitResult } from '../flows/responses.ts';
+import { captureSample } from '../flows/store.ts';
 import type { HookCache, HookNode } from './cache.ts';
 import type { RunGroupCommitter } from './groupCommit.ts';
 import { acceptIdempotent, type StoredResponse } from './idempotency.ts';

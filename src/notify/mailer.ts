@@ -6,8 +6,9 @@
  * `enqueue()` is fire-and-forget, and every network step has a bounded timeout so a dead or
  * silent SMTP server costs at most a few failed attempts, never a hung worker.
  */
-import nodemailer from 'nodemailer';
+
 import type { Transporter } from 'nodemailer';
+import nodemailer from 'nodemailer';
 
 export type MailMessage = { to: string[]; subject: string; text: string; html?: string };
 

@@ -4,19 +4,19 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { authSchema, headersSchema, urlSchema } from './schema.ts';
 import { HttpError, notFound } from '../../api/errors.ts';
-import { type ApiDocs, limitSchema, principal, validate } from '../../api/http.ts';
+import { type ApiDocs, limitSchema, page, principal, validate } from '../../api/http.ts';
 import { compileTemplate } from '../../core/templates.ts';
 import type { Database } from '../../db/connect.ts';
 import { registerEndpointCheckRoute } from '../check.ts';
 import type { OutboundClient } from '../httpClient.ts';
+import { authSchema, headersSchema, urlSchema } from './schema.ts';
 import {
   createEndpoint,
   DefaultEndpointConflict,
   deleteEndpoint,
-  EndpointAuthSecretMissing,
   type EndpointAuthInput,
+  EndpointAuthSecretMissing,
   EndpointCredentialError,
   getEndpoint,
   listEndpoints,
@@ -179,7 +179,7 @@ export function registerEndpointRoutes(
         limit: q.limit,
         cursor: q.cursor,
       });
-      return { data: rows, next_cursor: rows.length === q.limit ? rows[rows.length - 1].id : null };
+      return page(rows, q.limit);
     },
   );
   docs.route(
