@@ -10,6 +10,7 @@ import { hostname } from 'node:os';
 import { newId } from '../core/ids.ts';
 import { delayAfterFailureMs } from '../core/retry.ts';
 import { renderDeep } from '../core/templates.ts';
+import { Wakeable } from '../core/wakeable.ts';
 import type { Database } from '../db/connect.ts';
 import { NotifiedCache, subscribeToCacheNotifications } from '../db/notifiedCache.ts';
 import { getTenant } from '../tenants/store.ts';
@@ -71,8 +72,7 @@ export class DeliveryWorker {
   private readonly endpoints: NotifiedCache<EndpointForSending | null>;
   private stopping = false;
   private loopDone?: Promise<void>;
-  private wakeUp?: () => void;
-  private wakePending = false;
+  private readonly waiting = new Wakeable();
   private unlisten?: () => Promise<void>;
   private unsubscribeCache?: () => Promise<void>;
   private readonly inFlight = new Set<Promise<void>>();
@@ -107,14 +107,13 @@ export class DeliveryWorker {
   }
 
   poke(): void {
-    this.wakePending = true;
-    this.wakeUp?.();
+    this.waiting.poke();
   }
 
   private async loop(): Promise<void> {
     let backoff = 100;
     while (!this.stopping) {
-      this.wakePending = false;
+      this.waiting.arm();
       let claimed: ClaimedDelivery[];
       try {
         claimed = await claimDueDeliveries(this.opts.database.db, {
@@ -127,7 +126,7 @@ export class DeliveryWorker {
       } catch (err) {
         if (this.stopping) break;
         this.opts.log.warn({ err: (err as Error).message }, 'claiming deliveries failed; retrying');
-        await this.sleep(backoff);
+        await this.waiting.sleep(backoff);
         backoff = Math.min(backoff * 2, 5000);
         continue;
       }
@@ -142,23 +141,9 @@ export class DeliveryWorker {
         if (this.inFlight.size >= (this.opts.maxBatchesInFlight ?? 4)) await Promise.race(this.inFlight);
         continue;
       }
-      if (!this.wakePending) await this.sleep(this.opts.pollMs ?? 1000);
+      await this.waiting.sleep(this.opts.pollMs ?? 1000);
     }
     await Promise.allSettled(this.inFlight);
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(() => {
-        this.wakeUp = undefined;
-        resolve();
-      }, ms);
-      this.wakeUp = () => {
-        clearTimeout(t);
-        this.wakeUp = undefined;
-        resolve();
-      };
-    });
   }
 
   private endpoint(tenantId: string, id: string): Promise<EndpointForSending | null> {

@@ -6,6 +6,7 @@
  */
 import { hostname } from 'node:os';
 import { newId } from '../core/ids.ts';
+import { Wakeable } from '../core/wakeable.ts';
 import { loadCredential } from '../credentials/store.ts';
 import type { Database } from '../db/connect.ts';
 import type { OutboundClient } from '../delivery/httpClient.ts';
@@ -82,8 +83,7 @@ export class RunWorker {
   private readonly inFlight = new Map<string, Promise<void>>();
   private stopping = false;
   private loopDone?: Promise<void>;
-  private wakeUp?: () => void;
-  private wakePending = false;
+  private readonly waiting = new Wakeable();
   private unlisten?: () => Promise<void>;
   private heartbeat?: NodeJS.Timeout;
   private writes: Write[] = [];
@@ -127,13 +127,7 @@ export class RunWorker {
 
   /** Look for due work now (new runs, a fake clock moved forward). */
   poke(): void {
-    this.wakePending = true;
-    this.wakeUp?.();
-  }
-
-  /** Resolves when nothing is in flight (tests). */
-  async idle(): Promise<void> {
-    while (this.inFlight.size) await Promise.allSettled([...this.inFlight.values()]);
+    this.waiting.poke();
   }
 
   private async loop(): Promise<void> {
@@ -146,7 +140,7 @@ export class RunWorker {
         await Promise.race([...this.inFlight.values()]).catch(() => {});
         continue;
       }
-      this.wakePending = false;
+      this.waiting.arm();
       let claimed: ClaimedRun[];
       try {
         claimed = await claimRuns(this.opts.database.db, {
@@ -159,7 +153,7 @@ export class RunWorker {
       } catch (err) {
         if (this.stopping) break;
         this.opts.log.warn({ err: (err as Error).message }, 'claiming runs failed; retrying');
-        await this.sleep(backoff);
+        await this.waiting.sleep(backoff);
         backoff = Math.min(backoff * 2, 5000);
         continue;
       }
@@ -174,22 +168,8 @@ export class RunWorker {
           .finally(() => this.inFlight.delete(run.id));
         this.inFlight.set(run.id, p);
       }
-      if (claimed.length === 0 && !this.wakePending) await this.sleep(this.opts.pollMs ?? 1000);
+      if (claimed.length === 0) await this.waiting.sleep(this.opts.pollMs ?? 1000);
     }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(() => {
-        this.wakeUp = undefined;
-        resolve();
-      }, ms);
-      this.wakeUp = () => {
-        clearTimeout(t);
-        this.wakeUp = undefined;
-        resolve();
-      };
-    });
   }
 
   private async extendLeases(): Promise<void> {
