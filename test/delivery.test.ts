@@ -7,7 +7,7 @@
 import type { ServerResponse } from 'node:http';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type MailMessage, Mailer } from '../src/notify/mailer.ts';
+import { Mailer, type MailMessage } from '../src/notify/mailer.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { eventually, type Received, type Receiver, startReceiver } from './helpers/receiver.ts';
 

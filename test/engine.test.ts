@@ -324,7 +324,7 @@ describe('the flow engine', () => {
       .where('context', '@>', JSON.stringify({ run_id: run.id }) as any)
       .execute();
     const types = events.map((e) => e.event_type).sort();
-    expect(types).toEqual(['flow.completed', 'order.created', 'run.started', 'webhook.received']);
+    expect(types).toEqual(['flow.completed', 'order.created']); // no endpoint takes the lifecycle events here
     expect(events.find((e) => e.event_type === 'order.created')!.data).toEqual({ id: 'ord_1' });
     const catalog = await t.db.database.db
       .selectFrom('event_types')
@@ -332,6 +332,30 @@ describe('the flow engine', () => {
       .where('tenant_id', '=', 'default')
       .execute();
     expect(catalog.map((c) => c.name)).toEqual(expect.arrayContaining(['order.created', 'flow.completed']));
+  });
+
+  it('writes webhook.received and run.started once an endpoint subscribes to them', async () => {
+    const ep = await t.api('POST', '/api/v1/endpoints', {
+      name: 'lifecycle',
+      url: `${receiver.url}/lifecycle`,
+      events: ['webhook.received', 'run.started'],
+    });
+    expect(ep.status).toBe(201);
+    const f = await create(flow([hook()], []));
+    const run = await runOf(await send(f.webhooks[0].url, { hello: 'world' }));
+    const events = await t.db.database.db
+      .selectFrom('events')
+      .selectAll()
+      .where('context', '@>', JSON.stringify({ run_id: run.id }) as any)
+      .execute();
+    expect(events.map((e) => e.event_type).sort()).toEqual([
+      'flow.completed',
+      'run.started',
+      'webhook.received',
+    ]);
+    const received = events.find((e) => e.event_type === 'webhook.received')!.data as any;
+    expect(received.request).toMatchObject({ method: 'POST', body: { hello: 'world' } });
+    await t.api('PATCH', `/api/v1/endpoints/${ep.body.id}`, { enabled: false });
   });
 
   it('fail ends the run as failed with its message and writes flow.failed', async () => {
@@ -349,7 +373,7 @@ describe('the flow engine', () => {
       .select('event_type')
       .where('context', '@>', JSON.stringify({ run_id: run.id }) as any)
       .execute();
-    expect(ev.map((e) => e.event_type).sort()).toEqual(['flow.failed', 'run.started', 'webhook.received']);
+    expect(ev.map((e) => e.event_type)).toEqual(['flow.failed']);
   });
 
   it('respond answers a flow-mode sender with values computed from the body', async () => {

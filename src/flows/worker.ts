@@ -10,6 +10,7 @@ import { Wakeable } from '../core/wakeable.ts';
 import { loadCredential } from '../credentials/store.ts';
 import type { Database } from '../db/connect.ts';
 import type { OutboundClient } from '../delivery/httpClient.ts';
+import { SubscriptionCache } from '../delivery/subscriptions.ts';
 import {
   advanceRun,
   type EngineEffects,
@@ -79,6 +80,8 @@ type Write = {
 export class RunWorker {
   readonly workerId: string;
   private readonly plans: FlowPlanCache;
+  /** webhook.received and run.started are written only when some endpoint takes them. */
+  private readonly subscriptions: SubscriptionCache;
   private readonly now: () => number;
   private readonly inFlight = new Map<string, Promise<void>>();
   private stopping = false;
@@ -93,6 +96,7 @@ export class RunWorker {
     this.workerId = opts.workerId ?? `${hostname()}:${process.pid}:${newId('wrk').slice(-6)}`;
     this.now = opts.now ?? Date.now;
     this.plans = new FlowPlanCache(opts.database, 30_000, this.now);
+    this.subscriptions = new SubscriptionCache(opts.database, 30_000, this.now);
   }
 
   private get leaseMs() {
@@ -101,6 +105,7 @@ export class RunWorker {
 
   async start(): Promise<void> {
     await this.plans.start();
+    await this.subscriptions.start();
     this.unlisten = await this.opts.database.listen(
       RUNS_CHANNEL,
       () => this.poke(),
@@ -123,6 +128,7 @@ export class RunWorker {
       await releaseLeases(this.opts.database.db, this.workerId, [...this.inFlight.keys()]).catch(() => {});
     await this.unlisten?.();
     await this.plans.stop();
+    await this.subscriptions.stop();
   }
 
   /** Look for due work now (new runs, a fake clock moved forward). */
@@ -202,7 +208,10 @@ export class RunWorker {
       response: (run.response as RunResponse | null) ?? null,
     };
     // A run's first write carries webhook.received and run.started (exactly once: same transaction).
-    const firstEvents: ProgressEvent[] = state.nodes.length === 0 ? startEvents(state, this.now()) : [];
+    const firstEvents: ProgressEvent[] = [];
+    if (state.nodes.length === 0)
+      for (const e of startEvents(state, this.now()))
+        if (await this.subscriptions.wants(state.tenantId, e.eventType)) firstEvents.push(e);
     if (!flow) {
       await this.finish(
         state,

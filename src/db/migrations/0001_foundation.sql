@@ -77,8 +77,7 @@ create table runs (
   finished_at timestamptz,
   primary key (tenant_id, id)
 );
--- Listing: newest first per tenant (ids are time-ordered), optionally per flow.
-create index runs_tenant_id_desc on runs (tenant_id, id desc);
+-- Listing: newest first per tenant (ids are time-ordered: the primary key, read backwards), or per flow.
 create index runs_tenant_flow_id_desc on runs (tenant_id, flow_id, id desc);
 -- Workers: due work only, so the index stays small.
 create index runs_due on runs (run_at) where status in ('queued', 'running');

@@ -58,7 +58,6 @@ create table endpoint_rate (
   primary key (tenant_id, endpoint_id)
 );
 
-create index events_tenant_id_desc on events (tenant_id, id desc);
 
 -- Fan-out, in the transaction that writes the events, wherever they are written from: one
 -- delivery per subscribed, enabled endpoint ("*" or the event's type); an event marked

@@ -328,6 +328,7 @@ export async function createEndpoint(
       })
       .returning([...VIEW_COLUMNS])
       .executeTakeFirstOrThrow();
+    await notifyCache(trx, `endpoint:${tenantId}:${id}`);
     return toView(row as ViewRow);
   });
   return { ...view, signing_secret: signingSecret };
