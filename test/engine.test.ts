@@ -228,6 +228,52 @@ describe('the flow engine', () => {
     expect(node(run, 'http_1').output).toMatchObject({ status: 200, body: { id: 'crm_42' } });
   });
 
+  it('http applies a stored credential (basic, api_key in the query) and keeps the secret out of the run', async () => {
+    receiver.handler = (_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end('{"ok":true}');
+    };
+    const basic = await t.api('POST', '/api/v1/credentials', {
+      name: 'crm basic',
+      type: 'basic',
+      data: { username: 'svc', password: 'p4ssw0rd-secret' },
+    });
+    const key = await t.api('POST', '/api/v1/credentials', {
+      name: 'crm key',
+      type: 'api_key',
+      data: { in: 'query', name: 'token', value: 'k3y-secret-value' },
+    });
+    const f = await create(
+      flow(
+        [
+          hook(),
+          {
+            id: 'http_1',
+            type: 'http',
+            config: { url: `${receiver.url}/basic`, credential_id: basic.body.id },
+          },
+          { id: 'http_2', type: 'http', config: { url: `${receiver.url}/key`, credential_id: key.body.id } },
+        ],
+        [
+          { from: 'webhook_1', to: 'http_1' },
+          { from: 'http_1', to: 'http_2' },
+        ],
+      ),
+    );
+    const before = receiver.received.length;
+    const run = await runOf(await send(f.webhooks[0].url, {}));
+    expect(run.status, run.error).toBe('succeeded');
+    const [first, second] = receiver.received.slice(before);
+    expect(first.headers.authorization).toBe(
+      `Basic ${Buffer.from('svc:p4ssw0rd-secret').toString('base64')}`,
+    );
+    expect(second.url).toBe('/key?token=k3y-secret-value');
+    const stored = JSON.stringify(run);
+    expect(stored).not.toContain('p4ssw0rd-secret');
+    expect(stored).not.toContain('k3y-secret-value');
+    expect(node(run, 'http_1').input.headers.authorization).toBe('[redacted]');
+  });
+
   it('http fails the run on a 5xx answer with the status in the error', async () => {
     receiver.handler = (_req, res) => {
       res.writeHead(503);

@@ -19,6 +19,8 @@ import { newId } from '../core/ids.ts';
 import { parsePath, setPath } from '../core/paths.ts';
 import { compileTemplate, renderDeep, renderTemplate, type TemplateContext } from '../core/templates.ts';
 import { signHmac } from '../core/verify/index.ts';
+import { applyEndpointAuth } from '../delivery/endpoints/outbound.ts';
+import type { ResolvedEndpointAuth } from '../delivery/endpoints/store.ts';
 import type { OutboundRequest, OutboundResponse } from '../delivery/httpClient.ts';
 
 export type NodeStatus = 'succeeded' | 'failed' | 'skipped' | 'waiting';
@@ -488,18 +490,15 @@ async function applyCredential(
   const d = cred.data as Record<string, string>;
   switch (cred.type) {
     case 'basic':
-      headers.authorization = `Basic ${Buffer.from(`${d.username}:${d.password}`).toString('base64')}`;
-      return { params: [], headers: [] };
     case 'bearer':
-      headers.authorization = `Bearer ${d.token}`;
-      return { params: [], headers: [] };
     case 'api_key':
-      if (d.in === 'query') {
-        url.searchParams.set(d.name, d.value);
-        return { params: [d.name], headers: [] };
-      }
-      headers[String(d.name).toLowerCase()] = d.value;
-      return { params: [], headers: [String(d.name).toLowerCase()] };
+      // Stored credential data has the shape endpoint auth is sent with: one way to apply it.
+      applyEndpointAuth({ type: cred.type, ...d } as ResolvedEndpointAuth, url, headers);
+      return cred.type !== 'api_key'
+        ? { params: [], headers: [] }
+        : d.in === 'query'
+          ? { params: [d.name], headers: [] }
+          : { params: [], headers: [d.name.toLowerCase()] };
     case 'hmac':
       headers[String(d.header).toLowerCase()] = signHmac(cred.data as any, Buffer.from(body ?? ''));
       return { params: [], headers: [] };
