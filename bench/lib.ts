@@ -1,9 +1,10 @@
 /**
  * Shared by the benchmarks: start Hookflow as a child process on a fresh database (a temporary
- * PGlite DATA_DIR, or a new database on DATABASE_URL's server), talk to its API, read its runs.
+ * PGlite DATA_DIR, or a new database on DATABASE_URL's server), start the helper processes (load
+ * generator, receiver, bare server), talk to Hookflow's API.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,6 +19,15 @@ export const SAMPLE_BODY = JSON.stringify({
   customer: { id: 'cus_42', email: 'someone@example.com', name: 'Some One' },
   padding: 'x'.repeat(90),
 });
+
+/** The same order event with a `sent_at` stamped by the load generator at send time (end-to-end latency). */
+export const STAMPED_BODY = JSON.stringify({
+  event: 'order.created',
+  sent_at: 0,
+  order: { id: 'ord_0001', total: 129.5, currency: 'EUR', items: [{ sku: 'SKU-1', qty: 2, price: 64.75 }] },
+  customer: { id: 'cus_42', email: 'someone@example.com', name: 'Some One' },
+  padding: 'x'.repeat(66),
+}).replace('"sent_at":0', '"sent_at":__SENT_AT__');
 
 export const BENCH_KEY = 'hf_bench_bootstrap_key_0123456789abcdef';
 
@@ -36,13 +46,85 @@ export type Hookflow = {
   databaseUrl?: string;
   label: string;
   api(method: string, p: string, body?: unknown): Promise<any>;
+  /** CPU time the process has used so far (user + system, ms; Linux /proc), or NaN elsewhere. */
+  cpuMs(): number;
   /** A direct connection when on PostgreSQL (for audits), else undefined. */
   pg(): Promise<pg.Client | undefined>;
   stop(): Promise<void>;
 };
 
 export function machine(): string {
-  return `${os.cpus().length} cores (${os.cpus()[0]?.model}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
+  return `${os.cpus().length} cores (${os.cpus()[0]?.model?.trim()}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
+}
+
+/** user + system CPU time of a process in ms, from /proc/<pid>/stat (clock ticks of 10 ms). */
+export function processCpuMs(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** CPU time of every local `postgres` process (the database server's share of a run), in ms. */
+export function postgresCpuMs(): number {
+  let total = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres') total += processCpuMs(Number(pid));
+    } catch {}
+  }
+  return total;
+}
+
+/** A TypeScript helper of the bench as its own process; resolves with the JSON of its first stdout line. */
+export type Helper<T> = { info: T; child: ChildProcess; stop(): Promise<void> };
+
+export async function startHelper<T>(file: string, env: Record<string, string> = {}): Promise<Helper<T>> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bench', file)], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const info = await firstJsonLine<T>(child, file);
+  return {
+    info,
+    child,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
+}
+
+function firstJsonLine<T>(child: ChildProcess, what: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const onData = (c: Buffer) => {
+      buf += c.toString('utf8');
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) {
+        child.stdout!.off('data', onData);
+        try {
+          resolve(JSON.parse(buf.slice(0, nl)));
+        } catch (err) {
+          reject(err);
+        }
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${what} exited with code ${code}`)));
+  });
+}
+
+/** Runs one load job in a separate load-generator process and returns its result. */
+export async function runLoad(job: import('./loadgen.ts').LoadJob): Promise<import('./loadgen.ts').LoadResult> {
+  const h = await startHelper<import('./loadgen.ts').LoadResult>('loadgen.ts', { BENCH_LOAD: JSON.stringify(job) });
+  return h.info;
 }
 
 export type PreparedStore = { dataDir: string; databaseUrl?: string; drop(): Promise<void> };
@@ -79,11 +161,16 @@ export async function prepareStore(): Promise<PreparedStore> {
   };
 }
 
+/** A fixed master key, so several processes on one database share it. */
+const BENCH_SECRET_KEY = Buffer.alloc(32, 7).toString('base64');
+
 export async function startHookflow(
   env: Record<string, string> = {},
   prepared?: PreparedStore,
+  opts: { role?: 'all' | 'api' | 'worker'; ownsStore?: boolean } = {},
 ): Promise<Hookflow> {
   const store = prepared ?? (await prepareStore());
+  const ownsStore = opts.ownsStore ?? !prepared;
   const { dataDir, databaseUrl } = store;
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
@@ -93,7 +180,7 @@ export async function startHookflow(
     : [];
   const child: ChildProcess = spawn(
     process.execPath,
-    [...profile, path.join(root, 'bin/hookflow.js'), 'start'],
+    [...profile, path.join(root, 'bin/hookflow.js'), 'start', '--role', opts.role ?? 'all'],
     {
       cwd: root,
       env: {
@@ -103,6 +190,8 @@ export async function startHookflow(
         DATA_DIR: dataDir,
         LOG_LEVEL: 'warn',
         HOOKFLOW_BOOTSTRAP_KEY: BENCH_KEY,
+        HOOKFLOW_SECRET_KEY: BENCH_SECRET_KEY,
+        HOOKFLOW_ALLOW_PRIVATE_TARGETS: '127.0.0.1/32',
         DATABASE_URL: databaseUrl ?? '',
         ...env,
       },
@@ -113,6 +202,7 @@ export async function startHookflow(
     try {
       if ((await fetch(`${base}/readyz`)).ok) break;
     } catch {}
+    if (child.exitCode !== null) throw new Error(`Hookflow exited with code ${child.exitCode}`);
     if (i > 300) throw new Error('Hookflow did not become ready');
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -128,6 +218,7 @@ export async function startHookflow(
       });
       return res.json();
     },
+    cpuMs: () => processCpuMs(child.pid),
     async pg() {
       if (!databaseUrl) return undefined;
       const c = new pg.Client({ connectionString: databaseUrl });
@@ -135,9 +226,11 @@ export async function startHookflow(
       return c;
     },
     async stop() {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-      await store.drop();
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await new Promise((r) => child.once('exit', r));
+      }
+      if (ownsStore) await store.drop();
     },
   };
 }

@@ -14,6 +14,8 @@ const USAGE = `Usage: hookflow <command>
 
   start [--role all|api|worker]   run Hookflow (default role: all)
   migrate                         apply database migrations and exit
+  bench [--json] [--scale] [--only ingest,bare,e2e,delivery]
+                                  measure ingest, end to end and delivery (see bench/run.ts)
   keys create --name NAME [--tenant TENANT_ID] [--admin]
                                   create an API key (printed once)
 
@@ -56,6 +58,14 @@ async function main(argv: string[]): Promise<number> {
     process.once('SIGTERM', () => void shutdown('SIGTERM'));
     process.once('SIGINT', () => void shutdown('SIGINT'));
     return -1; // keep running
+  }
+  if (command === 'bench') {
+    // The benchmark orchestrates its own processes (Hookflow, receiver, load generator).
+    const { spawn } = await import('node:child_process');
+    const { fileURLToPath } = await import('node:url');
+    const script = fileURLToPath(new URL('../bench/run.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', script, ...rest], { stdio: 'inherit' });
+    return new Promise((resolve) => child.once('exit', (code) => resolve(code ?? 1)));
   }
   if (command === 'migrate') {
     const config = loadConfig();

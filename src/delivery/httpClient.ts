@@ -128,12 +128,38 @@ export class OutboundClient {
     const started = performance.now();
     const timeoutMs = req.timeoutMs ?? 15_000;
     const maxBytes = req.maxResponseBytes ?? 5 * 1024 * 1024;
-    let url = this.checkUrl(req.url);
-    let method = req.method.toUpperCase();
-    let body = req.body;
-    let headers = { 'user-agent': this.userAgent, ...lowerKeys(req.headers ?? {}) };
-    const deadline = AbortSignal.timeout(timeoutMs);
+    const url = this.checkUrl(req.url);
+    const method = req.method.toUpperCase();
+    const body = req.body;
+    const headers: Record<string, string> = { 'user-agent': this.userAgent, ...lowerKeys(req.headers ?? {}) };
+    // One timer for the whole call, cleared at the end (AbortSignal.timeout costs ~20× more per
+    // call and keeps its timer alive until it fires).
+    const controller = new AbortController();
+    const timer = setTimeout(
+      () => controller.abort(new DOMException('The outbound call timed out', 'TimeoutError')),
+      timeoutMs,
+    );
+    const deadline = controller.signal;
     const signal = req.signal ? AbortSignal.any([req.signal, deadline]) : deadline;
+    try {
+      return await this.send(req, url, method, body, headers, signal, deadline, timeoutMs, maxBytes, started);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async send(
+    req: OutboundRequest,
+    url: URL,
+    method: string,
+    body: string | Buffer | undefined,
+    headers: Record<string, string>,
+    signal: AbortSignal,
+    deadline: AbortSignal,
+    timeoutMs: number,
+    maxBytes: number,
+    started: number,
+  ): Promise<OutboundResponse> {
     for (let hop = 0; ; hop++) {
       let res: Dispatcher.ResponseData;
       try {
@@ -160,8 +186,8 @@ export class OutboundClient {
         ) {
           method = 'GET';
           body = undefined;
-          const { 'content-type': _ct, 'content-length': _cl, ...rest } = headers as Record<string, string>;
-          headers = rest as typeof headers;
+          const { 'content-type': _ct, 'content-length': _cl, ...rest } = headers;
+          headers = rest;
         }
         continue;
       }

@@ -13,7 +13,8 @@ export type ClaimedDelivery = {
   attempts: number;
   manual: boolean;
   event_type: string;
-  data: unknown;
+  /** The message's data as JSON text (spliced into the payload as is: no parse and re-stringify). */
+  data_json: string;
   context: Record<string, unknown>;
   event_created_at: Date;
 };
@@ -37,7 +38,7 @@ export async function claimDueDeliveries(
       from c where d.tenant_id = c.tenant_id and d.id = c.id
       returning d.tenant_id, d.id, d.message_id, d.endpoint_id, d.attempts, d.manual
     )
-    select d.*, e.event_type, e.data, e.context, e.created_at as event_created_at
+    select d.*, e.event_type, e.data::text as data_json, e.context, e.created_at as event_created_at
     from d join events e on e.tenant_id = d.tenant_id and e.id = d.message_id`.execute(db);
   return r.rows;
 }
@@ -72,18 +73,29 @@ export async function recordAttempts(
   results: AttemptResult[],
 ): Promise<Map<string, Date>> {
   if (results.length === 0) return new Map();
-  const ids = results.map(() => newId('att'));
+  // One JSON parameter for the batch: JSON.stringify is native, where 13 array parameters cost pg
+  // an escape pass over every element.
+  const rows = results.map((x) => ({
+    tenant_id: x.tenantId,
+    attempt_id: newId('att'),
+    delivery_id: x.deliveryId,
+    message_id: x.messageId,
+    endpoint_id: x.endpointId,
+    ok: x.ok,
+    response_status: x.responseStatus,
+    response_body: x.responseBody,
+    duration_ms: x.durationMs,
+    error: x.error === null ? null : x.error.replace(/\0/g, ''),
+    manual: x.manual,
+    status: x.status,
+    next_attempt_at: x.nextAttemptAt,
+  }));
   const r = await sql<{ tenant_id: string; id: string; failing_since: Date | null }>`
     with u as (
-      select * from unnest(
-        ${results.map((x) => x.tenantId)}::text[], ${ids}::text[], ${results.map((x) => x.deliveryId)}::text[],
-        ${results.map((x) => x.messageId)}::text[], ${results.map((x) => x.endpointId)}::text[],
-        ${results.map((x) => x.ok)}::boolean[], ${results.map((x) => x.responseStatus)}::int[],
-        ${results.map((x) => x.responseBody)}::text[], ${results.map((x) => x.durationMs)}::int[],
-        ${results.map((x) => x.error)}::text[], ${results.map((x) => x.manual)}::boolean[],
-        ${results.map((x) => x.status)}::text[], ${results.map((x) => x.nextAttemptAt)}::timestamptz[]
-      ) as u(tenant_id, attempt_id, delivery_id, message_id, endpoint_id, ok, response_status, response_body,
-             duration_ms, error, manual, status, next_attempt_at)
+      select * from json_to_recordset(${JSON.stringify(rows)}::json)
+        as u(tenant_id text, attempt_id text, delivery_id text, message_id text, endpoint_id text, ok boolean,
+             response_status int, response_body text, duration_ms int, error text, manual boolean, status text,
+             next_attempt_at timestamptz)
     ), a as (
       insert into attempts (tenant_id, id, delivery_id, message_id, endpoint_id, status, response_status,
                             response_body, duration_ms, error, manual, created_at)

@@ -304,13 +304,16 @@ export class DeliveryWorker {
 
   private async payload(endpoint: EndpointForSending, d: ClaimedDelivery): Promise<string> {
     const { to_default: _, ...context } = d.context ?? {};
+    const eventTime = new Date(d.event_created_at).toISOString();
+    if (endpoint.body?.type !== 'template')
+      // The envelope, with the stored data spliced in as JSON text (data is the last key).
+      return `{"event_time":"${eventTime}","event_type":${JSON.stringify(d.event_type)},"current_context":${JSON.stringify(context)},"data":${d.data_json}}`;
     const envelope = {
-      event_time: new Date(d.event_created_at).toISOString(),
+      event_time: eventTime,
       event_type: d.event_type,
       current_context: context,
-      data: d.data,
+      data: JSON.parse(d.data_json),
     };
-    if (endpoint.body?.type !== 'template') return JSON.stringify(envelope);
     const rendered = await renderDeep((endpoint.body as { template: string }).template, {
       event: envelope,
       tenant: { id: d.tenant_id },

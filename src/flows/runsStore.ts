@@ -18,20 +18,24 @@ export type NewRun = {
 export const RUNS_CHANNEL = 'hookflow_runs';
 
 /**
- * Inserts many queued runs in one statement (`unnest` of column arrays) and wakes run workers.
- * Either all rows are stored or none.
+ * Inserts many queued runs in one statement and wakes run workers. Either all rows are stored or
+ * none. The batch travels as one JSON parameter built by hand: each trigger is already JSON text
+ * and goes in as is, and raw bodies as base64 — no per-element escaping of array parameters.
  */
 export async function insertQueuedRuns(db: Kysely<DB>, runs: NewRun[]): Promise<void> {
   if (runs.length === 0) return;
+  let batch = '[';
+  for (let i = 0; i < runs.length; i++) {
+    const r = runs[i];
+    if (i) batch += ',';
+    batch += `{"t":${JSON.stringify(r.tenantId)},"i":${JSON.stringify(r.id)},"f":${JSON.stringify(r.flowId)},"n":${JSON.stringify(r.triggerNodeId)},"tr":${r.trigger},"rb":${r.rawBody ? `"${r.rawBody.toString('base64')}"` : 'null'},"w":${r.waitResponse === true}}`;
+  }
+  batch += ']';
   await sql`
     with inserted as (
       insert into runs (tenant_id, id, flow_id, trigger_node_id, status, trigger, raw_body, wait_response)
-      select t, i, f, n, 'queued', tr, rb, w
-      from unnest(${runs.map((r) => r.tenantId)}::text[], ${runs.map((r) => r.id)}::text[],
-                  ${runs.map((r) => r.flowId)}::text[], ${runs.map((r) => r.triggerNodeId)}::text[],
-                  ${runs.map((r) => r.trigger)}::jsonb[], ${runs.map((r) => r.rawBody)}::bytea[],
-                  ${runs.map((r) => r.waitResponse ?? false)}::boolean[])
-           as u(t, i, f, n, tr, rb, w)
+      select t, i, f, n, 'queued', tr, decode(rb, 'base64'), w
+      from json_to_recordset(${batch}::json) as u(t text, i text, f text, n text, tr jsonb, rb text, w boolean)
       returning 1
     )
     select pg_notify(${RUNS_CHANNEL}, '') from (select 1 from inserted limit 1) x

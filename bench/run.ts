@@ -1,0 +1,512 @@
+/**
+ * `npm run bench` / `hookflow bench` — Hookflow's figures in one table.
+ *
+ * Starts Hookflow itself (embedded PGlite in a temporary DATA_DIR, or a fresh database on
+ * DATABASE_URL's server), a keep-alive webhook receiver and a load generator, each in its own
+ * process, and measures:
+ *   1. durable ingest: `ack` mode, 300-byte JSON, 50 connections — req/s, p50, p99, errors, and an
+ *      audit that every 2xx has its stored run;
+ *   2. end to end: inbound → flow (set → if → transform) → `flow.completed` to the default webhook,
+ *      acknowledged by the receiver — p50/p99 inbound-to-receipt at a fixed 1,000/s offered, then
+ *      the events/s sustained when offered as much as 50 connections can send;
+ *   3. delivery: 100k pre-made messages drained to the receiver — deliveries/s;
+ *   4. a bare Node `http` server doing `JSON.parse` + 200 under the ingest load, and ingest as a
+ *      ratio of it.
+ *
+ * Options: --json (write bench/results/<date>.json), --only ingest,e2e,delivery,bare,
+ * --scale (2 API + 2 worker processes; needs DATABASE_URL), --seconds N (10), --connections N (50),
+ * --rate N (1000), --messages N (100000). BENCH_PROFILE=dir writes V8 CPU profiles of Hookflow.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { sql } from 'kysely';
+import { openDatabase } from '../src/db/connect.ts';
+import { migrateToLatest } from '../src/db/migrate.ts';
+import { createEndpoint } from '../src/delivery/endpoints/store.ts';
+import { resolveSecretKey } from '../src/secretKey.ts';
+import {
+  type Helper,
+  type Hookflow,
+  machine,
+  postgresCpuMs,
+  type PreparedStore,
+  prepareStore,
+  runLoad,
+  SAMPLE_BODY,
+  STAMPED_BODY,
+  startHelper,
+  startHookflow,
+} from './lib.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+const { values: args } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    only: { type: 'string', default: 'ingest,bare,e2e,delivery' },
+    scale: { type: 'boolean', default: false },
+    seconds: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '50' },
+    rate: { type: 'string', default: '1000' },
+    messages: { type: 'string', default: '100000' },
+  },
+});
+const only = new Set(args.only!.split(',').map((s) => s.trim()));
+const seconds = Number(args.seconds);
+const connections = Number(args.connections);
+const rate = Number(args.rate);
+const messages = Number(args.messages);
+const scale = args.scale!;
+const onPostgres = !!process.env.DATABASE_URL;
+
+type Row = {
+  measure: string;
+  value: number;
+  unit: string;
+  p50?: number | null;
+  p99?: number | null;
+  errors?: number;
+  target?: string;
+  met?: boolean;
+  note?: string;
+  /** Where the CPU went during the measured phase, µs per request/event: Hookflow, PostgreSQL, load generator. */
+  cpu?: { hookflow: number; postgres: number | null; loadgen: number | null };
+};
+
+/** CPU counters of the Hookflow processes and the database server, to take differences of. */
+function cpuMark(procs: Hookflow[]) {
+  return {
+    hookflow: procs.reduce((a, p) => a + p.cpuMs(), 0),
+    postgres: onPostgres ? postgresCpuMs() : Number.NaN,
+  };
+}
+
+function cpuPer(
+  before: ReturnType<typeof cpuMark>,
+  after: ReturnType<typeof cpuMark>,
+  n: number,
+  loadgenMs: number | null,
+): Row['cpu'] {
+  const us = (ms: number) => (Number.isFinite(ms) && n ? Math.round((ms * 1000) / n) : null);
+  return {
+    hookflow: us(after.hookflow - before.hookflow) ?? 0,
+    postgres: us(after.postgres - before.postgres),
+    loadgen: loadgenMs === null ? null : us(loadgenMs),
+  };
+}
+const rows: Row[] = [];
+let failed = false;
+
+type ReceiverStats = {
+  count: number;
+  first: number;
+  last: number;
+  verified: number;
+  badSignatures: number;
+  duplicates: number;
+  latencySamples: number;
+  p50: number | null;
+  p99: number | null;
+};
+
+class Receiver {
+  constructor(readonly helper: Helper<{ port: number }>) {}
+  get url() {
+    return `http://127.0.0.1:${this.helper.info.port}/hook`;
+  }
+  private async call(p: string, body?: string): Promise<any> {
+    const res = await fetch(`http://127.0.0.1:${this.helper.info.port}/__bench/${p}`, {
+      method: body === undefined ? 'GET' : 'POST',
+      body,
+    });
+    return p === 'stats' ? res.json() : res.text();
+  }
+  reset() {
+    return this.call('reset', '');
+  }
+  secret(s: string) {
+    return this.call('secret', s);
+  }
+  stats(): Promise<ReceiverStats> {
+    return this.call('stats');
+  }
+  /** Waits until `n` requests arrived (or the deadline passes); returns the last stats. */
+  async waitFor(n: number, timeoutMs: number): Promise<ReceiverStats> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const s = await this.stats();
+      if (s.count >= n || Date.now() > deadline) return s;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
+/** `count` Hookflow processes of a role on one store, started one after the other. */
+async function startMany(store: PreparedStore, roles: ('all' | 'api' | 'worker')[]): Promise<Hookflow[]> {
+  const out: Hookflow[] = [];
+  for (const role of roles) out.push(await startHookflow({}, store, { role, ownsStore: false }));
+  return out;
+}
+
+async function stopAll(procs: Hookflow[], store: PreparedStore) {
+  for (const p of procs) await p.stop();
+  await store.drop();
+}
+
+/** The flow's hook URL as served by each API process. */
+function hookUrls(flow: any, apis: Hookflow[]): string[] {
+  const u = new URL(flow.webhooks[0].url);
+  return apis.map((a) => a.base + u.pathname);
+}
+
+async function countRuns(h: Hookflow, flowId: string): Promise<number> {
+  const c = await h.pg();
+  if (c) {
+    try {
+      const r = await c.query('select count(*)::int as n from runs where flow_id = $1', [flowId]);
+      return r.rows[0].n;
+    } finally {
+      await c.end();
+    }
+  }
+  let n = 0;
+  let cursor: string | null = null;
+  do {
+    const page: any = await h.api(
+      'GET',
+      `/api/v1/runs?flow_id=${flowId}&limit=500${cursor ? `&cursor=${cursor}` : ''}`,
+    );
+    n += page.data.length;
+    cursor = page.next_cursor;
+  } while (cursor);
+  return n;
+}
+
+let ingestRps = 0;
+
+async function benchIngest() {
+  const store = await prepareStore();
+  const apis = await startMany(store, scale ? ['api', 'api'] : ['api']);
+  try {
+    const flow = await apis[0].api('POST', '/api/v1/flows', {
+      name: 'bench ingest',
+      nodes: [{ id: 'webhook_1', type: 'webhook', config: { methods: ['POST'], response: { mode: 'ack' } } }],
+      edges: [],
+    });
+    const c0 = cpuMark(apis);
+    const r = await runLoad({
+      urls: hookUrls(flow, apis),
+      connections,
+      seconds,
+      body: SAMPLE_BODY,
+      warmupSeconds: 2,
+    });
+    // (the mark includes the 2 s warm-up: count its requests too, approximately, at the same rate)
+    const cpu = cpuPer(c0, cpuMark(apis), r.ok * ((seconds + 2) / seconds), r.cpuMs * ((seconds + 2) / seconds));
+    const stored = await countRuns(apis[0], flow.id);
+    // The warm-up's runs are stored too: every 2xx of the measured phase must be among them.
+    const auditOk = stored >= r.ok;
+    if (!auditOk) failed = true;
+    ingestRps = r.rps;
+    rows.push({
+      measure: `durable ingest (ack, ${SAMPLE_BODY.length} B JSON, ${connections} conn${scale ? ', 2 API processes' : ''})`,
+      value: r.rps,
+      unit: 'req/s',
+      p50: r.p50,
+      p99: r.p99,
+      errors: r.errors + r.timeouts + r.non2xx,
+      target: '≥ 15,000 req/s, p99 < 20 ms',
+      met: r.rps >= 15_000 && r.p99 < 20,
+      note: `audit: ${stored} runs stored for ${r.ok} accepted (+ warm-up)${auditOk ? '' : ' — FAILED'}`,
+      cpu,
+    });
+  } finally {
+    await stopAll(apis, store);
+  }
+}
+
+async function benchBare() {
+  const bare = await startHelper<{ port: number }>('bare.ts');
+  try {
+    const r = await runLoad({
+      urls: [`http://127.0.0.1:${bare.info.port}/`],
+      connections,
+      seconds,
+      body: SAMPLE_BODY,
+      warmupSeconds: 2,
+    });
+    rows.push({
+      measure: 'bare Node http, JSON.parse + 200 (same load)',
+      value: r.rps,
+      unit: 'req/s',
+      p50: r.p50,
+      p99: r.p99,
+      errors: r.errors + r.timeouts + r.non2xx,
+    });
+    if (ingestRps) {
+      rows.push({
+        measure: 'Hookflow ingest ÷ bare Node',
+        value: Math.round((ingestRps / r.rps) * 1000) / 10,
+        unit: '%',
+      });
+    }
+  } finally {
+    await bare.stop();
+  }
+}
+
+const E2E_FLOW = {
+  name: 'bench end to end',
+  settings: { send_to_default_webhook: true },
+  nodes: [
+    { id: 'webhook_1', type: 'webhook', config: { methods: ['POST'], response: { mode: 'ack' } } },
+    {
+      id: 'set_1',
+      type: 'set',
+      config: {
+        values: {
+          'flow.key.order': '${Webhook::Body.order.id}',
+          'vars.total': '${Webhook::Body.order.total}',
+          'vars.sent_at': '${Webhook::Body.sent_at}',
+        },
+      },
+    },
+    { id: 'if_1', type: 'if', config: { condition: '${= vars.total > 100}' } },
+    {
+      id: 'transform_1',
+      type: 'transform',
+      config: { expression: '$sum(Webhook::Body.order.items.(qty * price))', into: 'vars.sum' },
+    },
+  ],
+  edges: [
+    { from: 'webhook_1', to: 'set_1' },
+    { from: 'set_1', to: 'if_1' },
+    { from: 'if_1', to: 'transform_1', when: true },
+  ],
+};
+
+async function benchEndToEnd(receiver: Receiver) {
+  const store = await prepareStore();
+  const procs = await startMany(store, scale ? ['api', 'api', 'worker', 'worker'] : ['all']);
+  const apis = procs.slice(0, scale ? 2 : 1);
+  const where = scale ? ', 2 API + 2 worker processes' : '';
+  try {
+    const ep = await apis[0].api('POST', '/api/v1/endpoints', {
+      name: 'bench receiver',
+      url: receiver.url,
+      events: ['flow.completed'],
+      is_default: true,
+    });
+    if (!ep.signing_secret) throw new Error(`endpoint not created: ${JSON.stringify(ep)}`);
+    await receiver.secret(ep.signing_secret);
+    const flow = await apis[0].api('POST', '/api/v1/flows', E2E_FLOW);
+    if (!flow.id) throw new Error(`flow not created: ${JSON.stringify(flow)}`);
+    const urls = hookUrls(flow, apis);
+
+    // A short warm-up (JIT, connection pools), not measured.
+    const warm = await runLoad({
+      urls,
+      connections: 10,
+      seconds: 2,
+      rate: 500,
+      body: STAMPED_BODY,
+      stampBody: true,
+    });
+    await receiver.waitFor(warm.ok, 60_000);
+    await receiver.reset();
+
+    // 1. Latency at a fixed offered rate.
+    const fixed = await runLoad({ urls, connections, seconds, rate, body: STAMPED_BODY, stampBody: true });
+    const fs = await receiver.waitFor(fixed.ok, 120_000);
+    const lost = fixed.ok - fs.count;
+    if (lost > 0 || fs.badSignatures) failed = true;
+    rows.push({
+      measure: `end to end at ${rate.toLocaleString('en')}/s offered${where}`,
+      value: fs.count / ((Math.max(fs.last, fixed.endedAt) - fixed.startedAt) / 1000),
+      unit: 'events/s',
+      p50: fs.p50,
+      p99: fs.p99,
+      errors: fixed.errors + fixed.timeouts + fixed.non2xx,
+      target: 'p99 < 100 ms',
+      met: fs.p99 !== null && fs.p99 < 100 && lost <= 0,
+      note: `inbound → receipt; ${fs.count} of ${fixed.ok} accepted received, ${fs.duplicates} duplicate ids, signatures ${fs.verified} ok / ${fs.badSignatures} bad`,
+    });
+
+    // 2. Sustained throughput when offered all 50 connections can send.
+    await receiver.reset();
+    const c0 = cpuMark(procs);
+    const max = await runLoad({ urls, connections, seconds, body: STAMPED_BODY, stampBody: true });
+    const ms = await receiver.waitFor(max.ok, 300_000);
+    const cpu = cpuPer(c0, cpuMark(procs), ms.count, max.cpuMs);
+    const mlost = max.ok - ms.count;
+    if (mlost > 0 || ms.badSignatures) failed = true;
+    const sustained = ms.count / ((ms.last - max.startedAt) / 1000);
+    rows.push({
+      measure: `end to end, sustained (${connections} conn, unlimited)${where}`,
+      value: sustained,
+      unit: 'events/s',
+      p50: ms.p50,
+      p99: ms.p99,
+      errors: max.errors + max.timeouts + max.non2xx,
+      target: '≥ 3,000 events/s',
+      met: sustained >= 3000 && mlost <= 0,
+      note: `first request → last receipt; ${ms.count} of ${max.ok} accepted received (ingest offered ${Math.round(max.rps)} req/s)`,
+      cpu,
+    });
+  } finally {
+    await stopAll(procs, store);
+  }
+}
+
+async function benchDelivery(receiver: Receiver) {
+  const store = await prepareStore();
+  await receiver.reset();
+  const database = await openDatabase({ databaseUrl: store.databaseUrl, dataDir: store.dataDir });
+  let made = 0;
+  try {
+    await migrateToLatest(database.db);
+    const key = resolveSecretKey(Buffer.alloc(32, 7).toString('base64'), store.dataDir).key;
+    const ep = await createEndpoint(database, key, 'default', {
+      name: 'bench receiver',
+      url: receiver.url,
+      events: ['bench.event'],
+    });
+    await receiver.secret(ep.signing_secret);
+    await sql`
+      insert into events (tenant_id, id, event_type, data, context, source)
+      select 'default', 'evt_bench_' || lpad(g::text, 8, '0'), 'bench.event',
+             jsonb_build_object('n', g, 'order', jsonb_build_object('id', 'ord_' || g, 'total', 129.5)),
+             '{"tenant_id":"default"}'::jsonb, 'api'
+      from generate_series(1, ${messages}) g`.execute(database.db);
+    made = Number(
+      (await sql<{ n: string }>`select count(*) as n from deliveries`.execute(database.db)).rows[0].n,
+    );
+  } finally {
+    await database.close();
+  }
+  const start = Date.now();
+  const pg0 = onPostgres ? postgresCpuMs() : Number.NaN;
+  const procs = await startMany(store, scale ? ['worker', 'worker'] : ['all']);
+  try {
+    const s = await receiver.waitFor(made, 10 * 60_000);
+    const cpu = cpuPer({ hookflow: 0, postgres: pg0 }, cpuMark(procs), s.count, null);
+    if (s.count < made || s.badSignatures) failed = true;
+    const perSec = s.count / ((s.last - s.first) / 1000);
+    rows.push({
+      measure: `delivery, ${made.toLocaleString('en')} pre-made messages${scale ? ', 2 worker processes' : ''}`,
+      value: perSec,
+      unit: 'deliveries/s',
+      errors: made - s.count,
+      target: '≥ 10,000/s',
+      met: perSec >= 10_000,
+      note: `first → last receipt; ${(s.count / ((s.last - start) / 1000)).toFixed(0)}/s from process start; ${s.duplicates} duplicate ids; signatures ${s.verified} ok / ${s.badSignatures} bad`,
+      cpu,
+    });
+  } finally {
+    await stopAll(procs, store);
+  }
+}
+
+async function postgresVersion(): Promise<string> {
+  if (!onPostgres) return `PGlite (embedded)`;
+  const { default: pg } = await import('pg');
+  const c = new pg.Client({ connectionString: process.env.DATABASE_URL });
+  await c.connect();
+  try {
+    const r = await c.query('show server_version');
+    return `PostgreSQL ${String(r.rows[0].server_version).split(' ')[0]}`;
+  } finally {
+    await c.end();
+  }
+}
+
+const fmt = (n: number | null | undefined, digits = 0) =>
+  n === null || n === undefined || Number.isNaN(n)
+    ? '—'
+    : n.toLocaleString('en', { maximumFractionDigits: digits, minimumFractionDigits: 0 });
+
+function table(): string {
+  const lines = [
+    '| measure | figure | p50 | p99 | errors | target (2 cores, PostgreSQL) |',
+    '| --- | ---: | ---: | ---: | ---: | --- |',
+  ];
+  for (const r of rows) {
+    const target = r.target ? `${r.target} — ${r.met ? 'met' : '**not met**'}` : '';
+    lines.push(
+      `| ${r.measure} | ${fmt(r.value, r.unit === '%' ? 1 : 0)} ${r.unit} | ${r.p50 === undefined ? '' : `${fmt(r.p50, 1)} ms`} | ${r.p99 === undefined ? '' : `${fmt(r.p99, 1)} ms`} | ${r.errors === undefined ? '' : fmt(r.errors)} | ${target} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+async function main() {
+  if (scale && !onPostgres) {
+    console.error('--scale runs several Hookflow processes on one database: set DATABASE_URL (PostgreSQL).');
+    process.exit(2);
+  }
+  const database = await postgresVersion();
+  const date = new Date().toISOString().slice(0, 10);
+  const receiver = new Receiver(await startHelper<{ port: number }>('receiver.ts'));
+  try {
+    if (only.has('ingest')) await benchIngest();
+    if (only.has('bare')) await benchBare();
+    if (only.has('e2e')) await benchEndToEnd(receiver);
+    if (only.has('delivery')) await benchDelivery(receiver);
+  } finally {
+    await receiver.helper.stop();
+  }
+  const mode = scale ? '2 API + 2 worker processes' : 'one process';
+  console.log('');
+  console.log(`Hookflow bench — ${date} — ${database}, ${mode}`);
+  console.log(`machine: ${machine()}`);
+  console.log('');
+  console.log(table());
+  console.log('');
+  for (const r of rows) if (r.note) console.log(`- ${r.measure}: ${r.note}`);
+  console.log('');
+  console.log('CPU per request/event during the measured phase (µs):');
+  for (const r of rows) {
+    if (!r.cpu) continue;
+    const parts = [`Hookflow ${r.cpu.hookflow}`];
+    if (r.cpu.postgres !== null) parts.push(`PostgreSQL ${r.cpu.postgres}`);
+    if (r.cpu.loadgen !== null) parts.push(`load generator ${r.cpu.loadgen}`);
+    console.log(`- ${r.measure}: ${parts.join(', ')}`);
+  }
+  if (args.json) {
+    const dir = path.join(root, 'bench', 'results');
+    mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, `${date}.json`);
+    let doc: { date: string; runs: unknown[] } = { date, runs: [] };
+    try {
+      doc = JSON.parse(readFileSync(file, 'utf8'));
+    } catch {}
+    doc.runs.push({
+      at: new Date().toISOString(),
+      machine: {
+        cores: os.cpus().length,
+        cpu: os.cpus()[0]?.model?.trim(),
+        memory_gib: Math.round(os.totalmem() / 2 ** 30),
+        node: process.version,
+      },
+      database,
+      mode,
+      options: { seconds, connections, rate, messages },
+      results: rows,
+      audit_failed: failed,
+    });
+    writeFileSync(file, `${JSON.stringify(doc, null, 2)}\n`);
+    console.log(`\nwritten to ${path.relative(process.cwd(), file)}`);
+  }
+  if (failed) {
+    console.error('\nAUDIT FAILED: something accepted was not stored or not delivered (see the notes).');
+    process.exitCode = 1;
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
