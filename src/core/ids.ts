@@ -3,12 +3,13 @@
  * 80 random bits (ULID layout). Lexical order is creation order, which gives cursor pagination
  * and index locality for free.
  */
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
 let lastMs = 0;
-let lastRandom = Buffer.alloc(10);
+let lastTime = '';
+const lastRandom = Buffer.alloc(10);
 
 function encodeTime(ms: number): string {
   let out = '';
@@ -19,14 +20,14 @@ function encodeTime(ms: number): string {
   return out;
 }
 
-function encodeRandom(bytes: Buffer): string {
-  // 80 bits → 16 base32 chars
-  let bits = 0n;
-  for (const b of bytes) bits = (bits << 8n) | BigInt(b);
+/** 40 bits (5 bytes from `at`) → 8 base32 chars; exact in a double, no BigInt. */
+function encode40(bytes: Buffer, at: number): string {
+  let n =
+    bytes[at] * 2 ** 32 + bytes[at + 1] * 2 ** 24 + bytes[at + 2] * 2 ** 16 + bytes[at + 3] * 2 ** 8 + bytes[at + 4];
   let out = '';
-  for (let i = 0; i < 16; i++) {
-    out = ALPHABET[Number(bits & 31n)] + out;
-    bits >>= 5n;
+  for (let i = 0; i < 8; i++) {
+    out = ALPHABET[n % 32] + out;
+    n = Math.floor(n / 32);
   }
   return out;
 }
@@ -34,21 +35,20 @@ function encodeRandom(bytes: Buffer): string {
 /** Monotonic within a process: ids made in the same millisecond still sort in creation order. */
 export function newId(prefix: string, nowMs = Date.now()): string {
   if (nowMs <= lastMs) {
-    nowMs = lastMs;
-    const next = Buffer.from(lastRandom);
-    for (let i = next.length - 1; i >= 0; i--) {
-      if (next[i] === 255) next[i] = 0;
+    // Same (or an earlier) millisecond: the previous random part plus one.
+    for (let i = lastRandom.length - 1; i >= 0; i--) {
+      if (lastRandom[i] === 255) lastRandom[i] = 0;
       else {
-        next[i]++;
+        lastRandom[i]++;
         break;
       }
     }
-    lastRandom = next;
   } else {
     lastMs = nowMs;
-    lastRandom = randomBytes(10);
+    lastTime = encodeTime(nowMs);
+    randomFillSync(lastRandom);
   }
-  return `${prefix}_${encodeTime(nowMs)}${encodeRandom(lastRandom)}`;
+  return `${prefix}_${lastTime}${encode40(lastRandom, 0)}${encode40(lastRandom, 5)}`;
 }
 
 /** The creation time encoded in an id made by newId, or undefined. */

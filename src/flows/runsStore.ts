@@ -205,16 +205,39 @@ export async function writeRunProgress(
   events: ProgressEvent[],
 ): Promise<Set<string>> {
   if (rows.length === 0) return new Set();
+  // Two JSON parameters (runs, events), each one native JSON.stringify: the nested documents go in
+  // as JSON values, not as strings escaped again into array literals.
+  const runsJson = JSON.stringify(
+    rows.map((x) => ({
+      tenant_id: x.tenantId,
+      id: x.id,
+      status: x.status,
+      nodes: x.nodes,
+      vars: x.vars,
+      flow_key: x.flowKey,
+      error: x.error,
+      response: x.response,
+      run_at: x.runAt,
+      finished: x.finished,
+      release: x.release,
+    })),
+  );
+  const eventsJson = JSON.stringify(
+    events.map((e) => ({
+      tenant_id: e.tenantId,
+      run_id: e.runId,
+      id: e.id,
+      event_type: e.eventType,
+      data: e.data ?? null,
+      context: e.context,
+      source: e.source,
+    })),
+  );
   const r = await sql<{ id: string }>`
     with u as (
-      select * from unnest(
-        ${rows.map((x) => x.tenantId)}::text[], ${rows.map((x) => x.id)}::text[], ${rows.map((x) => x.status)}::text[],
-        ${rows.map((x) => JSON.stringify(x.nodes))}::jsonb[], ${rows.map((x) => JSON.stringify(x.vars))}::jsonb[],
-        ${rows.map((x) => JSON.stringify(x.flowKey))}::jsonb[], ${rows.map((x) => x.error)}::text[],
-        ${rows.map((x) => (x.response === null ? null : JSON.stringify(x.response)))}::jsonb[],
-        ${rows.map((x) => x.runAt)}::timestamptz[], ${rows.map((x) => x.finished)}::boolean[],
-        ${rows.map((x) => x.release)}::boolean[]
-      ) as u(tenant_id, id, status, nodes, vars, flow_key, error, response, run_at, finished, release)
+      select * from json_to_recordset(${runsJson}::json)
+        as u(tenant_id text, id text, status text, nodes jsonb, vars jsonb, flow_key jsonb, error text,
+             response jsonb, run_at timestamptz, finished boolean, release boolean)
     ), done as (
       update runs r set status = u.status, nodes = u.nodes, vars = u.vars, flow_key = u.flow_key, error = u.error,
         response = coalesce(u.response, r.response), run_at = coalesce(u.run_at, r.run_at),
@@ -226,12 +249,9 @@ export async function writeRunProgress(
       returning r.tenant_id, r.id, r.wait_response, u.finished, (u.response is not null) as has_response
     ), ev as (
       insert into events (tenant_id, id, event_type, data, context, source)
-      select e.tenant_id, e.id, e.event_type, e.data, e.context, e.source
-      from unnest(${events.map((e) => e.tenantId)}::text[], ${events.map((e) => e.runId)}::text[],
-                  ${events.map((e) => e.id)}::text[], ${events.map((e) => e.eventType)}::text[],
-                  ${events.map((e) => JSON.stringify(e.data ?? null))}::jsonb[],
-                  ${events.map((e) => JSON.stringify(e.context))}::jsonb[], ${events.map((e) => e.source)}::text[])
-           as e(tenant_id, run_id, id, event_type, data, context, source)
+      select e.tenant_id, e.id, e.event_type, coalesce(e.data, 'null'::jsonb), e.context, e.source
+      from json_to_recordset(${eventsJson}::json)
+           as e(tenant_id text, run_id text, id text, event_type text, data jsonb, context jsonb, source text)
       join done d on d.tenant_id = e.tenant_id and d.id = e.run_id
       returning tenant_id, event_type
     ), et as (
