@@ -11,6 +11,17 @@ describe('outbound HTTP client', () => {
       hits++;
       if (req.url === '/slow') return void setTimeout(() => res.end('late'), 2000);
       if (req.url === '/big') return void res.end(Buffer.alloc(100_000, 97));
+      if (req.url === '/drip') {
+        // Headers at once, then a byte every 50 ms: each gap is short, the whole is not.
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        const t = setInterval(() => res.write('x'), 50);
+        res.on('close', () => clearInterval(t));
+        return;
+      }
+      if (req.url === '/see-other') {
+        res.writeHead(303, { location: '/echo' });
+        return void res.end('moved');
+      }
       if (req.url === '/redirect-meta') {
         res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' });
         return void res.end();
@@ -76,6 +87,39 @@ describe('outbound HTTP client', () => {
     await expect(
       client.request({ method: 'GET', url: `${base}/slow`, timeoutMs: 200 }),
     ).rejects.toMatchObject({ code: 'timeout' });
+    await client.close();
+  });
+
+  it('ends a call whose body drips in slowly at the total deadline, not per gap', async () => {
+    const client = new OutboundClient({ allowPrivateTargets: ['127.0.0.1/32'] });
+    const started = Date.now();
+    await expect(
+      client.request({ method: 'GET', url: `${base}/drip`, timeoutMs: 400 }),
+    ).rejects.toMatchObject({ code: 'timeout' });
+    expect(Date.now() - started).toBeLessThan(5000);
+    await client.close();
+  });
+
+  it("stops when the caller's signal aborts", async () => {
+    const client = new OutboundClient({ allowPrivateTargets: ['127.0.0.1/32'] });
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 100);
+    const err = await client.request({ method: 'GET', url: `${base}/slow`, signal: ac.signal }).catch((e) => e);
+    expect(err).toBeInstanceOf(OutboundError);
+    expect(err.message).toMatch(/aborted/);
+    await client.close();
+  });
+
+  it('a 303 is followed with a GET and no body', async () => {
+    const client = new OutboundClient({ allowPrivateTargets: ['127.0.0.1/32'] });
+    const res = await client.request({
+      method: 'POST',
+      url: `${base}/see-other`,
+      body: 'payload',
+      headers: { 'content-type': 'text/plain' },
+      maxRedirects: 1,
+    });
+    expect(JSON.parse(res.body.toString())).toMatchObject({ method: 'GET', url: '/echo', body: '' });
     await client.close();
   });
 

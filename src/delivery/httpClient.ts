@@ -9,7 +9,7 @@
  */
 import dns from 'node:dns';
 import { isIP } from 'node:net';
-import { Agent, type Dispatcher, request } from 'undici';
+import { Agent, type Dispatcher, util as undiciUtil } from 'undici';
 import { VERSION } from '../version.ts';
 import { type AllowList, classifyAddress, parseAllowList } from './ssrf.ts';
 
@@ -128,90 +128,144 @@ export class OutboundClient {
     const started = performance.now();
     const timeoutMs = req.timeoutMs ?? 15_000;
     const maxBytes = req.maxResponseBytes ?? 5 * 1024 * 1024;
-    const url = this.checkUrl(req.url);
-    const method = req.method.toUpperCase();
-    const body = req.body;
-    const headers: Record<string, string> = { 'user-agent': this.userAgent, ...lowerKeys(req.headers ?? {}) };
-    // One timer for the whole call, cleared at the end (AbortSignal.timeout costs ~20× more per
-    // call and keeps its timer alive until it fires).
-    const controller = new AbortController();
-    const timer = setTimeout(
-      () => controller.abort(new DOMException('The outbound call timed out', 'TimeoutError')),
-      timeoutMs,
-    );
-    const deadline = controller.signal;
-    const signal = req.signal ? AbortSignal.any([req.signal, deadline]) : deadline;
+    let url = this.checkUrl(req.url);
+    let method = req.method.toUpperCase();
+    let body = req.body;
+    let headers: Record<string, string> = { 'user-agent': this.userAgent, ...lowerKeys(req.headers ?? {}) };
+    // One deadline for the whole call (every hop), one timer, cleared at the end.
+    const call: CallState = { timedOut: false, aborted: false };
+    const timer = setTimeout(() => {
+      call.timedOut = true;
+      call.abort?.(new OutboundError('timeout', `No answer from ${url.host} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onCallerAbort = () => {
+      call.aborted = true;
+      call.abort?.(new OutboundError('connection_failed', `The call to ${url.host} was aborted`));
+    };
+    if (req.signal?.aborted) onCallerAbort();
+    req.signal?.addEventListener('abort', onCallerAbort, { once: true });
     try {
-      return await this.send(req, url, method, body, headers, signal, deadline, timeoutMs, maxBytes, started);
+      for (let hop = 0; ; hop++) {
+        if (call.timedOut || call.aborted)
+          throw call.timedOut
+            ? new OutboundError('timeout', `No answer from ${url.host} within ${timeoutMs} ms`)
+            : new OutboundError('connection_failed', `The call to ${url.host} was aborted`);
+        let res: HopResponse;
+        try {
+          res = await this.hop(url, method, headers, body, timeoutMs, maxBytes, call);
+        } catch (err) {
+          throw toOutboundError(err, call, timeoutMs, url);
+        }
+        const location = res.headers.location;
+        if (res.status >= 300 && res.status < 400 && location && hop < (req.maxRedirects ?? 0)) {
+          const next = new URL(String(location), url);
+          url = this.checkUrl(next.toString());
+          if (res.status === 303 || ((res.status === 301 || res.status === 302) && method === 'POST')) {
+            method = 'GET';
+            body = undefined;
+            const { 'content-type': _ct, 'content-length': _cl, ...rest } = headers;
+            headers = rest;
+          }
+          continue;
+        }
+        if (res.truncated && req.onOversize === 'error') {
+          throw new OutboundError(
+            'response_too_large',
+            `The response from ${url.host} is larger than ${maxBytes} bytes`,
+          );
+        }
+        return {
+          status: res.status,
+          headers: res.headers,
+          body: res.body,
+          truncated: res.truncated,
+          durationMs: Math.round(performance.now() - started),
+          url: url.toString(),
+        };
+      }
     } finally {
       clearTimeout(timer);
+      req.signal?.removeEventListener('abort', onCallerAbort);
     }
   }
 
-  private async send(
-    req: OutboundRequest,
+  /**
+   * One request/response through undici's dispatcher with a plain handler: no response stream, no
+   * promise per chunk. The body is kept up to `maxBytes`; past it the connection is dropped and the
+   * response marked truncated.
+   */
+  private hop(
     url: URL,
     method: string,
-    body: string | Buffer | undefined,
     headers: Record<string, string>,
-    signal: AbortSignal,
-    deadline: AbortSignal,
+    body: string | Buffer | undefined,
     timeoutMs: number,
     maxBytes: number,
-    started: number,
-  ): Promise<OutboundResponse> {
-    for (let hop = 0; ; hop++) {
-      let res: Dispatcher.ResponseData;
-      try {
-        res = await request(url, {
+    call: CallState,
+  ): Promise<HopResponse> {
+    return new Promise((resolve, reject) => {
+      let status = 0;
+      let resHeaders: Record<string, string> = {};
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let settled = false;
+      const done = (err: unknown, value?: HopResponse) => {
+        if (settled) return;
+        settled = true;
+        call.abort = undefined;
+        if (err) reject(err);
+        else resolve(value!);
+      };
+      this.agent.dispatch(
+        {
+          origin: url.origin,
+          path: url.pathname + url.search,
           method: method as Dispatcher.HttpMethod,
           headers,
-          body,
-          dispatcher: this.agent,
-          signal,
+          body: body ?? null,
           headersTimeout: timeoutMs,
           bodyTimeout: timeoutMs,
-        });
-      } catch (err) {
-        throw toOutboundError(err, deadline, timeoutMs, url);
-      }
-      const location = res.headers.location;
-      if (res.statusCode >= 300 && res.statusCode < 400 && location && hop < (req.maxRedirects ?? 0)) {
-        await res.body.dump().catch(() => {});
-        const next = new URL(String(location), url);
-        url = this.checkUrl(next.toString());
-        if (
-          res.statusCode === 303 ||
-          ((res.statusCode === 301 || res.statusCode === 302) && method === 'POST')
-        ) {
-          method = 'GET';
-          body = undefined;
-          const { 'content-type': _ct, 'content-length': _cl, ...rest } = headers;
-          headers = rest;
-        }
-        continue;
-      }
-      let collected: { body: Buffer; truncated: boolean };
-      try {
-        collected = await readCapped(res.body, maxBytes);
-      } catch (err) {
-        throw toOutboundError(err, deadline, timeoutMs, url);
-      }
-      if (collected.truncated && req.onOversize === 'error') {
-        throw new OutboundError(
-          'response_too_large',
-          `The response from ${url.host} is larger than ${maxBytes} bytes`,
-        );
-      }
-      return {
-        status: res.statusCode,
-        headers: flattenHeaders(res.headers),
-        body: collected.body,
-        truncated: collected.truncated,
-        durationMs: Math.round(performance.now() - started),
-        url: url.toString(),
-      };
-    }
+        },
+        {
+          onConnect(abort: (err?: Error) => void) {
+            if (call.timedOut || call.aborted) abort(new Error('aborted'));
+            else call.abort = abort;
+          },
+          onHeaders(statusCode: number, rawHeaders: Buffer[]) {
+            if (statusCode < 200) return true; // 1xx: the real answer follows
+            status = statusCode;
+            resHeaders = flattenHeaders(undiciUtil.parseHeaders(rawHeaders));
+            return true;
+          },
+          onData(chunk: Buffer) {
+            if (settled) return false;
+            const room = maxBytes - size;
+            if (chunk.length > room) {
+              if (room > 0) chunks.push(chunk.subarray(0, room));
+              size += Math.max(0, room);
+              const abort = call.abort;
+              done(null, { status, headers: resHeaders, body: Buffer.concat(chunks, size), truncated: true });
+              abort?.(new Error('response body over the limit'));
+              return false;
+            }
+            chunks.push(chunk);
+            size += chunk.length;
+            return true;
+          },
+          onComplete() {
+            done(null, {
+              status,
+              headers: resHeaders,
+              body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size),
+              truncated: false,
+            });
+          },
+          onError(err: Error) {
+            done(err);
+          },
+        } as unknown as Dispatcher.DispatchHandler,
+      );
+    });
   }
 
   async close(): Promise<void> {
@@ -219,28 +273,15 @@ export class OutboundClient {
   }
 }
 
-async function readCapped(stream: AsyncIterable<Buffer> & { destroy(): void }, max: number) {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of stream) {
-    const room = max - size;
-    if (chunk.length > room) {
-      if (room > 0) chunks.push(chunk.subarray(0, room));
-      stream.destroy();
-      return { body: Buffer.concat(chunks, max), truncated: true };
-    }
-    chunks.push(chunk);
-    size += chunk.length;
-  }
-  return { body: Buffer.concat(chunks, size), truncated: false };
-}
+type CallState = { timedOut: boolean; aborted: boolean; abort?: (err?: Error) => void };
+type HopResponse = { status: number; headers: Record<string, string>; body: Buffer; truncated: boolean };
 
-function toOutboundError(err: unknown, deadline: AbortSignal, timeoutMs: number, url: URL): OutboundError {
+function toOutboundError(err: unknown, call: CallState, timeoutMs: number, url: URL): OutboundError {
   if (err instanceof OutboundError) return err;
   const e = err as { code?: string; message?: string; cause?: unknown; name?: string };
   if (e?.cause instanceof OutboundError) return e.cause;
   if (
-    deadline.aborted ||
+    call.timedOut ||
     e?.name === 'TimeoutError' ||
     e?.code === 'UND_ERR_HEADERS_TIMEOUT' ||
     e?.code === 'UND_ERR_BODY_TIMEOUT' ||
