@@ -147,6 +147,15 @@ export async function createApp(deps: AppDeps): Promise<App> {
             deps.delivery?.timeoutMs ??
             Math.min(15_000, (deps.delivery?.leaseMs ?? config.deliveryLeaseMs) - 1000),
         });
+  if (worker)
+    committer.setLocalRunner({
+      workerId: worker.workerId,
+      leaseMs: worker.leaseMs,
+      now: worker.clock,
+      reserve: (n) => worker.reserve(n),
+      unreserve: (n) => worker.unreserve(n),
+      adopt: (runs, claim) => worker.adopt(runs, claim),
+    });
   app.decorate('hookflow', { cache, committer, worker, delivery, client });
   app.addHook('onReady', async () => {
     await cache.start();

@@ -13,7 +13,12 @@ export type NewRun = {
   rawBody: Buffer | null;
   /** The sender waits for the run's respond node (response mode "flow"). */
   waitResponse?: boolean;
+  /** This process's run worker may take the run at insert (no max_concurrency to count). */
+  local?: boolean;
 };
+
+/** Runs of a batch stored already claimed by a worker of this process (see RunGroupCommitter). */
+export type LocalClaim = { workerId: string; now: Date; until: Date; count: number };
 
 export const RUNS_CHANNEL = 'hookflow_runs';
 
@@ -22,23 +27,32 @@ export const RUNS_CHANNEL = 'hookflow_runs';
  * none. The batch travels as one JSON parameter built by hand: each trigger is already JSON text
  * and goes in as is, and raw bodies as base64 — no per-element escaping of array parameters.
  */
-export async function insertQueuedRuns(db: Kysely<DB>, runs: NewRun[]): Promise<void> {
+export async function insertQueuedRuns(db: Kysely<DB>, runs: NewRun[], claim?: LocalClaim): Promise<void> {
   if (runs.length === 0) return;
+  const claimed = claim?.count ?? 0;
   let batch = '[';
   for (let i = 0; i < runs.length; i++) {
     const r = runs[i];
     if (i) batch += ',';
-    batch += `{"t":${JSON.stringify(r.tenantId)},"i":${JSON.stringify(r.id)},"f":${JSON.stringify(r.flowId)},"n":${JSON.stringify(r.triggerNodeId)},"tr":${r.trigger},"rb":${r.rawBody ? `"${r.rawBody.toString('base64')}"` : 'null'},"w":${r.waitResponse === true}}`;
+    batch += `{"t":${JSON.stringify(r.tenantId)},"i":${JSON.stringify(r.id)},"f":${JSON.stringify(r.flowId)},"n":${JSON.stringify(r.triggerNodeId)},"tr":${r.trigger},"rb":${r.rawBody ? `"${r.rawBody.toString('base64')}"` : 'null'},"w":${r.waitResponse === true},"c":${i < claimed}}`;
   }
   batch += ']';
+  // The first `claim.count` runs are stored as running under this process's lease (its worker
+  // executes them straight from memory); the rest are queued and the workers are woken.
   await sql`
     with inserted as (
-      insert into runs (tenant_id, id, flow_id, trigger_node_id, status, trigger, raw_body, wait_response)
-      select t, i, f, n, 'queued', tr, decode(rb, 'base64'), w
-      from json_to_recordset(${batch}::json) as u(t text, i text, f text, n text, tr jsonb, rb text, w boolean)
-      returning 1
+      insert into runs (tenant_id, id, flow_id, trigger_node_id, status, trigger, raw_body, wait_response,
+                        locked_by, locked_until, started_at, attempts)
+      select t, i, f, n, case when c then 'running' else 'queued' end, tr, decode(rb, 'base64'), w,
+             case when c then ${claim?.workerId ?? null}::text end,
+             case when c then ${claim?.until ?? null}::timestamptz end,
+             case when c then ${claim?.now ?? null}::timestamptz end,
+             case when c then 1 else 0 end
+      from json_to_recordset(${batch}::json)
+        as u(t text, i text, f text, n text, tr jsonb, rb text, w boolean, c boolean)
+      returning status
     )
-    select pg_notify(${RUNS_CHANNEL}, '') from (select 1 from inserted limit 1) x
+    select pg_notify(${RUNS_CHANNEL}, '') from (select 1 from inserted where status = 'queued' limit 1) x
   `.execute(db);
 }
 

@@ -26,6 +26,8 @@ import {
   type ClaimedRun,
   claimRuns,
   extendLeases,
+  type LocalClaim,
+  type NewRun,
   type ProgressEvent,
   RUNS_CHANNEL,
   type RunProgress,
@@ -91,6 +93,8 @@ export class RunWorker {
   private heartbeat?: NodeJS.Timeout;
   private writes: Write[] = [];
   private writing = false;
+  /** Slots promised to runs being inserted by this process's ingest (see adopt). */
+  private reserved = 0;
 
   constructor(private readonly opts: RunWorkerOptions) {
     this.workerId = opts.workerId ?? `${hostname()}:${process.pid}:${newId('wrk').slice(-6)}`;
@@ -99,8 +103,56 @@ export class RunWorker {
     this.subscriptions = new SubscriptionCache(opts.database, 30_000, this.now);
   }
 
-  private get leaseMs() {
+  get leaseMs(): number {
     return this.opts.leaseMs ?? 30_000;
+  }
+
+  private get maxInFlight(): number {
+    return this.opts.maxInFlight ?? 200;
+  }
+
+  /** LocalRunner: the clock leases are measured by. */
+  readonly clock = (): number => this.now();
+
+  /** LocalRunner: room for runs this process is storing as claimed by this worker. */
+  reserve(n: number): number {
+    if (this.stopping || !this.loopDone) return 0;
+    const take = Math.max(0, Math.min(n, this.maxInFlight - this.inFlight.size - this.reserved));
+    this.reserved += take;
+    return take;
+  }
+
+  unreserve(n: number): void {
+    this.reserved = Math.max(0, this.reserved - n);
+  }
+
+  /** LocalRunner: runs committed as claimed by this worker (lease from `claim`), run from memory. */
+  adopt(runs: NewRun[], claim: LocalClaim): void {
+    this.unreserve(runs.length);
+    for (const r of runs)
+      this.track({
+        tenant_id: r.tenantId,
+        id: r.id,
+        flow_id: r.flowId,
+        trigger_node_id: r.triggerNodeId,
+        trigger: JSON.parse(r.trigger),
+        nodes: [],
+        vars: {},
+        flow_key: {},
+        response: null,
+        wait_response: r.waitResponse === true,
+        started_at: claim.now,
+        attempts: 1,
+      });
+  }
+
+  private track(run: ClaimedRun): void {
+    const p = this.process(run)
+      .catch((err) =>
+        this.opts.log.error({ err, run_id: run.id }, 'run processing failed; the lease will bring it back'),
+      )
+      .finally(() => this.inFlight.delete(run.id));
+    this.inFlight.set(run.id, p);
   }
 
   async start(): Promise<void> {
@@ -138,10 +190,9 @@ export class RunWorker {
 
   private async loop(): Promise<void> {
     const batch = this.opts.batchSize ?? 100;
-    const maxInFlight = this.opts.maxInFlight ?? 200;
     let backoff = 100;
     while (!this.stopping) {
-      const room = maxInFlight - this.inFlight.size;
+      const room = this.maxInFlight - this.inFlight.size - this.reserved;
       if (room <= 0) {
         await Promise.race([...this.inFlight.values()]).catch(() => {});
         continue;
@@ -163,17 +214,7 @@ export class RunWorker {
         backoff = Math.min(backoff * 2, 5000);
         continue;
       }
-      for (const run of claimed) {
-        const p = this.process(run)
-          .catch((err) =>
-            this.opts.log.error(
-              { err, run_id: run.id },
-              'run processing failed; the lease will bring it back',
-            ),
-          )
-          .finally(() => this.inFlight.delete(run.id));
-        this.inFlight.set(run.id, p);
-      }
+      for (const run of claimed) this.track(run);
       if (claimed.length === 0) await this.waiting.sleep(this.opts.pollMs ?? 1000);
     }
   }

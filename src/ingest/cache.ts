@@ -28,6 +28,8 @@ export type FlowEntry = {
   name: string;
   enabled: boolean;
   version: number;
+  /** settings.max_concurrency: such runs are always claimed by the workers' counting claim. */
+  maxConcurrency: number | null;
   firstNodeId?: string;
   nodes: Map<string, HookNode>;
 };
@@ -100,6 +102,7 @@ export class HookCache {
       name: row.name,
       enabled: row.enabled,
       version: row.version,
+      maxConcurrency: ((row.settings as { max_concurrency?: number | null } | null)?.max_concurrency ?? null),
       firstNodeId: nodes[0]?.id,
       nodes: new Map(),
     };

@@ -189,6 +189,7 @@ async function handleHook(
     trigger: JSON.stringify(trigger),
     rawBody: raw.length ? raw : null,
     waitResponse: config.response.mode === 'flow',
+    local: entry.maxConcurrency === null,
   };
   // Registered before the run exists, so an answer from a fast worker cannot slip past.
   const waiting = config.response.mode === 'flow' ? deps.responses.register(tenantId, runId) : undefined;
