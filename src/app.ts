@@ -24,6 +24,9 @@ import { type FinishedRun, RunWorker } from './flows/worker.ts';
 import { HookCache } from './ingest/cache.ts';
 import { RunGroupCommitter } from './ingest/groupCommit.ts';
 import { registerIngestRoutes } from './ingest/route.ts';
+import { HookflowMetrics } from './metrics/metrics.ts';
+import { readQueueSnapshot } from './metrics/queues.ts';
+import { registerMetricsRoute } from './metrics/route.ts';
 import { Mailer, runNotification } from './notify/mailer.ts';
 import { registerTenantRoutes } from './tenants/routes.ts';
 import { VERSION } from './version.ts';
@@ -70,6 +73,7 @@ export type App = FastifyInstance & {
     worker?: RunWorker;
     delivery?: DeliveryWorker;
     client: OutboundClient;
+    metrics: HookflowMetrics;
   };
 };
 
@@ -112,6 +116,10 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const responses = new ResponseWaiter(database);
   const client = new OutboundClient({ allowPrivateTargets: config.allowPrivateTargets });
   const mailer = deps.mailer ?? new Mailer({ smtpUrl: config.smtpUrl, log: app.log });
+  const metrics = new HookflowMetrics({
+    readQueues: () => readQueueSnapshot(database.db, new Date(now())),
+    now,
+  });
   const worker =
     role === 'api'
       ? undefined
@@ -121,7 +129,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
           client,
           webhookCall: createWebhookCaller({ database, secretKey, client, now }),
           now,
-          log: app.log,
+          log: app.log.child({ component: 'run_worker' }),
+          metrics,
           leaseMs: deps.worker?.leaseMs,
           pollMs: deps.worker?.pollMs,
           batchSize: deps.worker?.batchSize,
@@ -134,7 +143,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
           database,
           secretKey,
           client,
-          log: app.log,
+          log: app.log.child({ component: 'delivery_worker' }),
+          metrics,
           retrySchedule: config.retrySchedule,
           disableAfterMs: config.disableEndpointAfterMs,
           notify: (_tenantId, to, subject, text) => mailer.enqueue({ to, subject, text }),
@@ -147,7 +157,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
             deps.delivery?.timeoutMs ??
             Math.min(15_000, (deps.delivery?.leaseMs ?? config.deliveryLeaseMs) - 1000),
         });
-  app.decorate('hookflow', { cache, committer, worker, delivery, client });
+  app.decorate('hookflow', { cache, committer, worker, delivery, client, metrics });
   app.addHook('onReady', async () => {
     await cache.start();
     await responses.start();
@@ -202,12 +212,14 @@ export async function createApp(deps: AppDeps): Promise<App> {
   );
 
   registerHealthRoutes(app, database);
+  registerMetricsRoute(app, metrics, { token: config.metricsToken });
   if (role === 'worker') return app;
   registerIngestRoutes(app, {
     database,
     cache,
     committer,
     responses,
+    metrics,
     maxBodyBytes: config.maxBodyBytes,
     now,
   });
