@@ -8,6 +8,7 @@ import { renderDocsPage } from './api/docsPage.ts';
 import { HttpError } from './api/errors.ts';
 import { registerHealthRoutes } from './api/health.ts';
 import { ApiDocs } from './api/http.ts';
+import { requestIdFor } from './api/requestId.ts';
 import type { Config } from './config.ts';
 import { registerCredentialRoutes } from './credentials/routes.ts';
 import type { Database } from './db/connect.ts';
@@ -91,10 +92,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
     logController: new LogController({
       disableRequestLogging: !['debug', 'trace'].includes(config.logLevel),
     }),
-    genReqId: (req) => {
-      const given = req.headers['x-request-id'];
-      return typeof given === 'string' && /^[\w.-]{1,100}$/.test(given) ? given : crypto.randomUUID();
-    },
+    // Logged as `reqId` on every line of the request (request.log) and echoed in x-request-id.
+    genReqId: requestIdFor,
     // The router's own errors in the API's error shape: an id too long to exist is not found (for
     // a hook, SPEC §3's 404 "Webhook not found"); a malformed %-escape is a bad request.
     frameworkErrors: (err, request, reply) => {
