@@ -8,6 +8,7 @@ import { renderDocsPage } from './api/docsPage.ts';
 import { HttpError } from './api/errors.ts';
 import { registerHealthRoutes } from './api/health.ts';
 import { ApiDocs } from './api/http.ts';
+import { requestIdFor } from './api/requestId.ts';
 import type { Config } from './config.ts';
 import { registerCredentialRoutes } from './credentials/routes.ts';
 import type { Database } from './db/connect.ts';
@@ -24,6 +25,9 @@ import { type FinishedRun, RunWorker } from './flows/worker.ts';
 import { HookCache } from './ingest/cache.ts';
 import { RunGroupCommitter } from './ingest/groupCommit.ts';
 import { registerIngestRoutes } from './ingest/route.ts';
+import { HookflowMetrics } from './metrics/metrics.ts';
+import { readQueueSnapshot } from './metrics/queues.ts';
+import { registerMetricsRoute } from './metrics/route.ts';
 import { Mailer, runNotification } from './notify/mailer.ts';
 import { registerTenantRoutes } from './tenants/routes.ts';
 import { VERSION } from './version.ts';
@@ -70,6 +74,7 @@ export type App = FastifyInstance & {
     worker?: RunWorker;
     delivery?: DeliveryWorker;
     client: OutboundClient;
+    metrics: HookflowMetrics;
   };
 };
 
@@ -87,10 +92,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
     logController: new LogController({
       disableRequestLogging: !['debug', 'trace'].includes(config.logLevel),
     }),
-    genReqId: (req) => {
-      const given = req.headers['x-request-id'];
-      return typeof given === 'string' && /^[\w.-]{1,100}$/.test(given) ? given : crypto.randomUUID();
-    },
+    // Logged as `reqId` on every line of the request (request.log) and echoed in x-request-id.
+    genReqId: requestIdFor,
     // The router's own errors in the API's error shape: an id too long to exist is not found (for
     // a hook, SPEC §3's 404 "Webhook not found"); a malformed %-escape is a bad request.
     frameworkErrors: (err, request, reply) => {
@@ -112,6 +115,10 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const responses = new ResponseWaiter(database);
   const client = new OutboundClient({ allowPrivateTargets: config.allowPrivateTargets });
   const mailer = deps.mailer ?? new Mailer({ smtpUrl: config.smtpUrl, log: app.log });
+  const metrics = new HookflowMetrics({
+    readQueues: () => readQueueSnapshot(database.db, new Date(now())),
+    now,
+  });
   const worker =
     role === 'api'
       ? undefined
@@ -121,7 +128,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
           client,
           webhookCall: createWebhookCaller({ database, secretKey, client, now }),
           now,
-          log: app.log,
+          log: app.log.child({ component: 'run_worker' }),
+          metrics,
           leaseMs: deps.worker?.leaseMs,
           pollMs: deps.worker?.pollMs,
           batchSize: deps.worker?.batchSize,
@@ -134,7 +142,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
           database,
           secretKey,
           client,
-          log: app.log,
+          log: app.log.child({ component: 'delivery_worker' }),
+          metrics,
           retrySchedule: config.retrySchedule,
           disableAfterMs: config.disableEndpointAfterMs,
           notify: (_tenantId, to, subject, text) => mailer.enqueue({ to, subject, text }),
@@ -156,7 +165,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
       unreserve: (n) => worker.unreserve(n),
       adopt: (runs, claim) => worker.adopt(runs, claim),
     });
-  app.decorate('hookflow', { cache, committer, worker, delivery, client });
+  app.decorate('hookflow', { cache, committer, worker, delivery, client, metrics });
   app.addHook('onReady', async () => {
     await cache.start();
     await responses.start();
@@ -211,12 +220,14 @@ export async function createApp(deps: AppDeps): Promise<App> {
   );
 
   registerHealthRoutes(app, database);
+  registerMetricsRoute(app, metrics, { token: config.metricsToken });
   if (role === 'worker') return app;
   registerIngestRoutes(app, {
     database,
     cache,
     committer,
     responses,
+    metrics,
     maxBodyBytes: config.maxBodyBytes,
     now,
   });

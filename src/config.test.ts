@@ -35,6 +35,7 @@ describe('loadConfig defaults', () => {
     expect(c.maxBodyBytes).toBe(1024 * 1024);
     expect(c.retrySchedule.length).toBeGreaterThan(0);
     expect(c.trustProxy).toBe(false);
+    expect(c.metricsToken).toBeUndefined();
   });
 
   it('does not read process.env when an environment is passed', () => {
@@ -94,6 +95,7 @@ describe('loadConfig accepts good values', () => {
       HOOKFLOW_MAX_BODY_BYTES: '2048',
       HOOKFLOW_RETRY_SCHEDULE: '0, 1.5,60',
       HOOKFLOW_TRUST_PROXY: '1',
+      HOOKFLOW_METRICS_TOKEN: 'metrics-0123456789abcdef',
     });
     expect(c).toMatchObject({
       port: 0,
@@ -109,6 +111,7 @@ describe('loadConfig accepts good values', () => {
       maxBodyBytes: 2048,
       retrySchedule: [0, 1.5, 60],
       trustProxy: true,
+      metricsToken: 'metrics-0123456789abcdef',
     });
   });
 
@@ -144,6 +147,8 @@ describe('loadConfig rejects every wrong value with a ConfigError naming the var
     ['HOOKFLOW_MAX_BODY_BYTES', { HOOKFLOW_MAX_BODY_BYTES: '10' }],
     ['HOOKFLOW_MAX_BODY_BYTES', { HOOKFLOW_MAX_BODY_BYTES: '1MB' }],
     ['HOOKFLOW_TRUST_PROXY', { HOOKFLOW_TRUST_PROXY: 'maybe' }],
+    ['HOOKFLOW_METRICS_TOKEN', { HOOKFLOW_METRICS_TOKEN: 'short' }],
+    ['HOOKFLOW_METRICS_TOKEN', { HOOKFLOW_METRICS_TOKEN: 'has a space in it, 0123456789' }],
   ];
 
   it.each(cases)('%s = %j', (variable, env) => {

@@ -31,6 +31,8 @@ export type Config = {
   deliveryLeaseMs: number;
   /** An endpoint whose every attempt has failed this long is disabled (HOOKFLOW_DISABLE_ENDPOINT_AFTER_DAYS). */
   disableEndpointAfterMs: number;
+  /** When set, GET /metrics needs `Authorization: Bearer <token>` (HOOKFLOW_METRICS_TOKEN). */
+  metricsToken: string | undefined;
 };
 
 export class ConfigError extends Error {
@@ -225,7 +227,21 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     e.HOOKFLOW_DELIVERY_LEASE_MS ?? '60000',
   );
 
+  const metricsToken = e.HOOKFLOW_METRICS_TOKEN
+    ? pick(
+        'HOOKFLOW_METRICS_TOKEN',
+        z
+          .string()
+          .regex(
+            /^[\x21-\x7e]{16,512}$/,
+            'HOOKFLOW_METRICS_TOKEN must be 16 to 512 printable ASCII characters without spaces (openssl rand -hex 24)',
+          ),
+        e.HOOKFLOW_METRICS_TOKEN,
+      )
+    : undefined;
+
   return {
+    metricsToken,
     deliveryLeaseMs,
     disableEndpointAfterMs: Math.round(disableDays * 86_400_000),
     runLeaseMs,

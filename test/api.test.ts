@@ -900,34 +900,4 @@ describe('health', () => {
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ status: 'ready' });
   });
-
-  it('/readyz answers 503 while a migration is pending or the database is gone, /healthz stays 200', async () => {
-    const own = await startTestApp();
-    try {
-      const db = own.db.database.db as any;
-      const applied = await db.selectFrom('hookflow_migrations').selectAll().execute();
-      expect(applied.length).toBeGreaterThan(0);
-      const last = applied[applied.length - 1];
-      await db.deleteFrom('hookflow_migrations').where('name', '=', last.name).execute();
-      const pending = await fetch(`${own.url}/readyz`);
-      expect(pending.status).toBe(503);
-      expect(await pending.json()).toMatchObject({ status: 'not_ready', code: 'migrations_pending' });
-      expect((await fetch(`${own.url}/healthz`)).status).toBe(200);
-      await db.insertInto('hookflow_migrations').values(last).execute();
-      expect((await fetch(`${own.url}/readyz`)).status).toBe(200);
-
-      await own.db.close();
-      const gone = await fetch(`${own.url}/readyz`);
-      expect(gone.status).toBe(503);
-      const text = await gone.text();
-      expect(JSON.parse(text)).toMatchObject({ status: 'not_ready', code: 'database_unreachable' });
-      expectNoInternals(text);
-      expect((await fetch(`${own.url}/healthz`)).status).toBe(200);
-    } finally {
-      // The database was closed under the running app (not the production order), so the app's
-      // own close may complain about it; the data still goes.
-      await own.app.close().catch(() => {});
-      await own.db.drop();
-    }
-  });
 });

@@ -947,7 +947,7 @@ describe('the inbound endpoint', () => {
       expect(({} as any).polluted2).toBeUndefined();
       expect(({} as any).isAdmin).toBeUndefined();
       expect(Object.hasOwn(trigger.body, '__proto__')).toBe(true);
-      expect(trigger.body.__proto__).toEqual({ polluted: 'yes' });
+      expect(Object.getOwnPropertyDescriptor(trigger.body, '__proto__')?.value).toEqual({ polluted: 'yes' });
       expect(trigger.body.constructor).toEqual({ prototype: { polluted2: 'yes' } });
       expect(Object.hasOwn(trigger.body.order, '__proto__')).toBe(true);
 

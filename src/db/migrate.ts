@@ -9,6 +9,10 @@ import { fileURLToPath } from 'node:url';
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
 
 const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
+/** kysely's record of applied migrations: one row per name. */
+const MIGRATION_TABLE = 'hookflow_migrations';
+/** PostgreSQL's "undefined_table". */
+const UNDEFINED_TABLE = '42P01';
 
 class SqlFileMigrationProvider implements MigrationProvider {
   async getMigrations(): Promise<Record<string, Migration>> {
@@ -33,7 +37,7 @@ function migrator(db: Kysely<any>): Migrator {
   return new Migrator({
     db,
     provider: new SqlFileMigrationProvider(),
-    migrationTableName: 'hookflow_migrations',
+    migrationTableName: MIGRATION_TABLE,
     migrationLockTableName: 'hookflow_migrations_lock',
   });
 }
@@ -54,8 +58,18 @@ export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
 
-/** Migrations this build knows that the database has not applied (empty = current). */
-export async function pendingMigrations(db: Kysely<any>): Promise<string[]> {
-  const list = await migrator(db).getMigrations();
-  return list.filter((m) => !m.executedAt).map((m) => m.name);
+/**
+ * Migrations this build knows that the database has not applied (empty = current): one read of the
+ * migration table (none yet = nothing applied). `known` defaults to this build's files.
+ */
+export async function pendingMigrations(db: Kysely<any>, known = knownMigrations()): Promise<string[]> {
+  let applied: Set<string>;
+  try {
+    const r = await sql<{ name: string }>`select name from ${sql.table(MIGRATION_TABLE)}`.execute(db);
+    applied = new Set(r.rows.map((row) => row.name));
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== UNDEFINED_TABLE) throw err;
+    applied = new Set();
+  }
+  return known.filter((name) => !applied.has(name));
 }

@@ -13,6 +13,7 @@ import { renderDeep } from '../core/templates.ts';
 import { Wakeable } from '../core/wakeable.ts';
 import type { Database } from '../db/connect.ts';
 import { NotifiedCache, subscribeToCacheNotifications } from '../db/notifiedCache.ts';
+import type { DeliveryMetrics } from '../metrics/metrics.ts';
 import { getTenant } from '../tenants/store.ts';
 import { buildEndpointRequest } from './endpoints/outbound.ts';
 import { type EndpointForSending, loadEndpointForSending } from './endpoints/store.ts';
@@ -41,6 +42,8 @@ export type DeliveryWorkerOptions = {
   secretKey: Buffer;
   client: OutboundClient;
   log: Log;
+  /** Outcomes, attempt durations and delivery lag (for /metrics). */
+  metrics?: DeliveryMetrics;
   /** Seconds between attempts (HOOKFLOW_RETRY_SCHEDULE); an endpoint's own schedule wins. */
   retrySchedule: number[];
   /** An endpoint whose attempts have all failed this long is disabled. */
@@ -134,7 +137,10 @@ export class DeliveryWorker {
         // Several batches in flight: one slow receiver does not hold up the next claims.
         const p: Promise<void> = this.deliverBatch(claimed)
           .catch((err) =>
-            this.opts.log.error({ err }, 'delivery batch failed; its leases will bring the deliveries back'),
+            this.opts.log.error(
+              { err, deliveries: claimed.length, delivery_ids: claimed.slice(0, 20).map((d) => d.id) },
+              'delivery batch failed; its leases will bring the deliveries back',
+            ),
           )
           .finally(() => this.inFlight.delete(p));
         this.inFlight.add(p);
@@ -190,8 +196,13 @@ export class DeliveryWorker {
       now,
     );
     await closeDeliveries(db, this.workerId, disabled.map(ref), 'failed', 'The endpoint is disabled', now);
+    const metrics = this.opts.metrics;
+    metrics?.deliveryMovedOn('cancelled', gone.length);
+    metrics?.deliveryMovedOn('failed', disabled.length);
 
     const sends: Promise<AttemptResult>[] = [];
+    /** What each send is for, in the same order. */
+    const sent: ClaimedDelivery[] = [];
     let postponeTo = 0;
     for (const { endpoint, items } of byEndpoint.values()) {
       let allowed = items;
@@ -218,12 +229,25 @@ export class DeliveryWorker {
         postponed.push(...items.slice(granted));
         postponeTo = Math.max(postponeTo, (second + 1) * 1000);
       }
-      for (const d of allowed) sends.push(this.send(endpoint, d));
+      for (const d of allowed) {
+        sends.push(this.send(endpoint, d));
+        sent.push(d);
+      }
     }
-    if (postponed.length)
+    if (postponed.length) {
       await postponeDeliveries(db, this.workerId, postponed.map(ref), new Date(postponeTo));
+      metrics?.deliveryMovedOn('rate_limited', postponed.length);
+    }
     const results = await Promise.all(sends);
-    const failingSince = await recordAttempts(db, this.workerId, new Date(this.now()), results);
+    const recordedAt = this.now();
+    const failingSince = await recordAttempts(db, this.workerId, new Date(recordedAt), results);
+    if (metrics)
+      results.forEach((r, i) => {
+        metrics.attemptFinished(r.durationMs / 1000);
+        metrics.deliveryMovedOn(r.status === 'pending' ? 'retrying' : r.status);
+        if (r.status === 'delivered')
+          metrics.delivered((recordedAt - new Date(sent[i].event_created_at).getTime()) / 1000);
+      });
     await this.afterAttempts(results, failingSince);
   }
 
@@ -328,6 +352,19 @@ export class DeliveryWorker {
     const disabledNow = new Set<string>();
     for (const r of results) {
       if (r.ok) continue;
+      if (r.status === 'failed')
+        this.opts.log.warn(
+          {
+            delivery_id: r.deliveryId,
+            message_id: r.messageId,
+            endpoint_id: r.endpointId,
+            tenant_id: r.tenantId,
+            response_status: r.responseStatus,
+            error: r.error,
+            manual: r.manual,
+          },
+          'delivery failed; no further attempts',
+        );
       const key = `${r.tenantId}:${r.endpointId}`;
       // Not for a message that is itself news of a failure: two failing endpoints must not feed
       // each other an endless chain of exhausted events.

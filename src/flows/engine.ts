@@ -262,7 +262,12 @@ type StepResult =
   | { kind: 'sleep'; input?: unknown; untilMs: number }
   | { kind: 'fail'; input?: unknown; message: string };
 
-async function render(value: unknown, ctx: TemplateContext, node: FlowNode, field: string): Promise<unknown> {
+async function render(
+  value: unknown,
+  ctx: TemplateContext,
+  _node: FlowNode,
+  field: string,
+): Promise<unknown> {
   try {
     return await renderDeep(value, ctx);
   } catch (err) {

@@ -63,7 +63,7 @@ export class FlowPlanCache {
         plans: new Map(),
       };
     });
-    if (!flow || !flow.nodes.some((n) => n.id === triggerNodeId)) return null;
+    if (!flow?.nodes.some((n) => n.id === triggerNodeId)) return null;
     let plan = flow.plans.get(triggerNodeId);
     if (!plan) {
       plan = planFromTrigger(flow, triggerNodeId);

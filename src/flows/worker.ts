@@ -20,6 +20,7 @@ import {
   type RunResponse,
   type RunState,
 } from './engine.ts';
+import type { RunMetrics } from '../metrics/metrics.ts';
 import { FlowPlanCache } from './planCache.ts';
 import { signalRunResponse } from './responses.ts';
 import {
@@ -63,6 +64,8 @@ export type RunWorkerOptions = {
   webhookCall: EngineEffects['webhookCall'];
   /** Called after a run's end is committed (notifications). Must not throw. */
   onRunFinished?: (run: FinishedRun) => void;
+  /** Run ends by status and duration (for /metrics). */
+  metrics?: RunMetrics;
   now?: () => number;
   log: Log;
   workerId?: string;
@@ -149,7 +152,10 @@ export class RunWorker {
   private track(run: ClaimedRun): void {
     const p = this.process(run)
       .catch((err) =>
-        this.opts.log.error({ err, run_id: run.id }, 'run processing failed; the lease will bring it back'),
+        this.opts.log.error(
+          { err, run_id: run.id, flow_id: run.flow_id, tenant_id: run.tenant_id },
+          'run processing failed; the lease will bring it back',
+        ),
       )
       .finally(() => this.inFlight.delete(run.id));
     this.inFlight.set(run.id, p);
@@ -229,7 +235,14 @@ export class RunWorker {
         new Date(this.now() + this.leaseMs),
       );
     } catch (err) {
-      this.opts.log.warn({ err: (err as Error).message }, 'extending run leases failed');
+      this.opts.log.warn(
+        {
+          err: (err as Error).message,
+          run_ids: [...this.inFlight.keys()].slice(0, 20),
+          runs: this.inFlight.size,
+        },
+        'extending run leases failed',
+      );
     }
   }
 
@@ -376,6 +389,7 @@ export class RunWorker {
       [...firstEvents, ...events.map((e) => toProgressEvent(state, e, 'flow')), completion],
     );
     if (!written) return;
+    this.opts.metrics?.runFinished(status, (finishedAt.getTime() - state.startedAtMs) / 1000);
     if (state.waitResponse) signalRunResponse(state.id);
     this.opts.onRunFinished?.({
       tenantId: state.tenantId,

@@ -18,6 +18,7 @@ import { verifyRequest } from '../core/verify/index.ts';
 import type { Database } from '../db/connect.ts';
 import type { ResponseWaiter, WaitResult } from '../flows/responses.ts';
 import { captureSample } from '../flows/store.ts';
+import type { IngestMetrics } from '../metrics/metrics.ts';
 import type { HookCache, HookNode } from './cache.ts';
 import type { RunGroupCommitter } from './groupCommit.ts';
 import { acceptIdempotent, type StoredResponse } from './idempotency.ts';
@@ -27,9 +28,17 @@ export type IngestDeps = {
   responses: ResponseWaiter;
   cache: HookCache;
   committer: RunGroupCommitter;
+  metrics: IngestMetrics;
   maxBodyBytes: number;
   now: () => number;
 };
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The flow a /hooks request resolved to (null: unknown), for the per-flow metrics label. */
+    hookflowFlowId: string | null;
+  }
+}
 
 const ROUTE_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 /** Schemes whose signature covers the body: checked after the body is read. */
@@ -51,6 +60,12 @@ export function registerIngestRoutes(app: FastifyInstance, deps: IngestDeps): vo
     // are kept for signature checks.
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
+    scope.decorateRequest('hookflowFlowId', null);
+    // Every answered request, whatever answered it (a 500 from the error handler included).
+    scope.addHook('onResponse', (request, reply, done) => {
+      deps.metrics.inboundAnswered(request.hookflowFlowId ?? undefined, reply.statusCode);
+      done();
+    });
 
     const handler = async (
       request: FastifyRequest<{ Params: { tenant: string; flow: string; node?: string } }>,
@@ -69,9 +84,11 @@ async function handleHook(
   request: FastifyRequest<{ Params: { tenant: string; flow: string; node?: string } }>,
   deps: IngestDeps,
 ): Promise<Answer> {
+  const receivedAt = performance.now();
   const { tenant: tenantId, flow: flowId } = request.params;
   const method = request.method.toUpperCase();
   const entry = await deps.cache.flow(tenantId, flowId);
+  if (entry) request.hookflowFlowId = flowId;
   const nodeId = request.params.node ?? entry?.firstNodeId;
   const hook = nodeId ? entry?.nodes.get(nodeId) : undefined;
   if (!entry || !hook) return problem(404, 'webhook_not_found', 'Webhook not found');
@@ -211,6 +228,7 @@ async function handleHook(
     } else {
       await deps.committer.insert(run);
     }
+    deps.metrics.runStored((performance.now() - receivedAt) / 1000);
   } catch (err) {
     waiting?.cancel();
     if (isDataError(err))

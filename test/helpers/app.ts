@@ -3,7 +3,7 @@
  * key of the default tenant, and a small JSON client for the API.
  */
 import { createServer } from 'node:net';
-import { type App, type AppDeps, createApp } from '../../src/app.ts';
+import { type App, type AppDeps, createApp, type Role } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { checkSecretKey, resolveSecretKey } from '../../src/secretKey.ts';
 import { createApiKey } from '../../src/tenants/store.ts';
@@ -50,6 +50,10 @@ export async function startTestApp(
     mailer?: AppDeps['mailer'];
     /** Delivery worker tuning (poll, lease, jitter source, request timeout). */
     delivery?: AppDeps['delivery'];
+    /** The process role; by default `all` with `worker`, else `api`. */
+    role?: Role;
+    /** Pino options (e.g. `{level, stream}` to read the log lines); off by default. */
+    logger?: AppDeps['logger'];
   } = {},
 ): Promise<TestApp> {
   const db = opts.db ?? (await createTestDatabase({ onDisk: opts.onDisk }));
@@ -76,7 +80,8 @@ export async function startTestApp(
       database: db.database,
       secretKey,
       now: opts.now,
-      role: opts.worker ? 'all' : 'api',
+      role: opts.role ?? (opts.worker ? 'all' : 'api'),
+      logger: opts.logger,
       worker: typeof opts.worker === 'object' ? opts.worker : { pollMs: 200 },
       mailer: opts.mailer,
       delivery: opts.delivery,
