@@ -35,6 +35,7 @@ describe('loadConfig defaults', () => {
     expect(c.maxBodyBytes).toBe(1024 * 1024);
     expect(c.retrySchedule.length).toBeGreaterThan(0);
     expect(c.trustProxy).toBe(false);
+    expect(c.requestTimeoutMs).toBe(30_000);
   });
 
   it('does not read process.env when an environment is passed', () => {
@@ -144,6 +145,8 @@ describe('loadConfig rejects every wrong value with a ConfigError naming the var
     ['HOOKFLOW_MAX_BODY_BYTES', { HOOKFLOW_MAX_BODY_BYTES: '10' }],
     ['HOOKFLOW_MAX_BODY_BYTES', { HOOKFLOW_MAX_BODY_BYTES: '1MB' }],
     ['HOOKFLOW_TRUST_PROXY', { HOOKFLOW_TRUST_PROXY: 'maybe' }],
+    ['HOOKFLOW_REQUEST_TIMEOUT_MS', { HOOKFLOW_REQUEST_TIMEOUT_MS: '10' }],
+    ['HOOKFLOW_REQUEST_TIMEOUT_MS', { HOOKFLOW_REQUEST_TIMEOUT_MS: '30s' }],
   ];
 
   it.each(cases)('%s = %j', (variable, env) => {

@@ -31,6 +31,8 @@ export type Config = {
   deliveryLeaseMs: number;
   /** An endpoint whose every attempt has failed this long is disabled (HOOKFLOW_DISABLE_ENDPOINT_AFTER_DAYS). */
   disableEndpointAfterMs: number;
+  /** A request whose headers and body have not all arrived after this long is cut off with a 408 (HOOKFLOW_REQUEST_TIMEOUT_MS). */
+  requestTimeoutMs: number;
 };
 
 export class ConfigError extends Error {
@@ -225,7 +227,21 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     e.HOOKFLOW_DELIVERY_LEASE_MS ?? '60000',
   );
 
+  const requestTimeoutMs = pick(
+    'HOOKFLOW_REQUEST_TIMEOUT_MS',
+    z
+      .string()
+      .regex(/^\d+$/, 'HOOKFLOW_REQUEST_TIMEOUT_MS must be a whole number of milliseconds')
+      .transform(Number)
+      .refine(
+        (n) => n >= 500 && n <= 3_600_000,
+        'HOOKFLOW_REQUEST_TIMEOUT_MS must be between 500 and 3600000',
+      ),
+    e.HOOKFLOW_REQUEST_TIMEOUT_MS ?? '30000',
+  );
+
   return {
+    requestTimeoutMs,
     deliveryLeaseMs,
     disableEndpointAfterMs: Math.round(disableDays * 86_400_000),
     runLeaseMs,
