@@ -119,7 +119,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
     // Errors found before a request reaches a route (a timeout, oversized headers, broken HTTP):
     // in the API's error shape, not fastify's.
     clientErrorHandler: answerClientError,
-    return503OnClosing: true,
+    // Our own 503 while closing (below), in the API's error shape.
+    return503OnClosing: false,
     // Per-request lines cost throughput on the ingest path; LOG_LEVEL=debug turns them on.
     logController: new LogController({
       disableRequestLogging: !['debug', 'trace'].includes(config.logLevel),
@@ -219,6 +220,21 @@ export async function createApp(deps: AppDeps): Promise<App> {
       return done(new HttpError(400, 'invalid_utf8', 'The body is not valid UTF-8'), undefined);
     }
     parseJson(request, text, done);
+  });
+
+  // Shutting down: requests still arriving on open connections are turned away (a load balancer
+  // sends them elsewhere), and the connection is closed.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async (_request, reply) => {
+    if (closing)
+      return reply
+        .code(503)
+        .header('connection', 'close')
+        .header('retry-after', '1')
+        .send({ msg: 'Hookflow is shutting down; try again', code: 'shutting_down' });
   });
 
   app.addHook('onSend', async (request, reply) => {

@@ -64,15 +64,18 @@ export class HookflowProcess {
     const child = spawn(process.execPath, [path.join(ROOT, 'bin/hookflow.js'), 'start'], {
       cwd: ROOT,
       env: { PATH: process.env.PATH, PORT: String(this.port), ...this.env },
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.starts++;
     this.child = child;
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-      // Kept (bounded) for failure messages, and echoed: an error line from the product is news.
+    // Logs (LOG_LEVEL=error: errors only) are kept, bounded, for failure messages, and echoed: an
+    // error line from the product is news.
+    const keep = (d: string) => {
       this.stderr = (this.stderr + d).slice(-20_000);
       process.stderr.write(d);
-    });
+    };
+    child.stdout!.setEncoding('utf8').on('data', keep);
+    child.stderr!.setEncoding('utf8').on('data', keep);
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
     let gone = false;
     void this.exited.then(() => {
@@ -148,7 +151,7 @@ export function drillFlow(name: string, extraNodes: any[] = []) {
   return { name, nodes, edges, settings: { send_to_default_webhook: true } };
 }
 
-export type Outcome = { n: number; status: number; runId?: string; tries: number };
+export type Outcome = { n: number; status: number; runId?: string; code?: string; tries: number };
 
 /**
  * Sends `count` webhooks (body `{"n": i}`) with `concurrency` requests at once. A request whose
