@@ -12,6 +12,7 @@ import { delayAfterFailureMs } from '../core/retry.ts';
 import { renderDeep } from '../core/templates.ts';
 import { Wakeable } from '../core/wakeable.ts';
 import type { Database } from '../db/connect.ts';
+import { isDatabaseUnavailable } from '../db/errors.ts';
 import { NotifiedCache, subscribeToCacheNotifications } from '../db/notifiedCache.ts';
 import { getTenant } from '../tenants/store.ts';
 import { buildEndpointRequest } from './endpoints/outbound.ts';
@@ -134,7 +135,11 @@ export class DeliveryWorker {
         // Several batches in flight: one slow receiver does not hold up the next claims.
         const p: Promise<void> = this.deliverBatch(claimed)
           .catch((err) =>
-            this.opts.log.error({ err }, 'delivery batch failed; its leases will bring the deliveries back'),
+            // An outage is expected news (warn); anything else is a bug to look at (error).
+            this.opts.log[isDatabaseUnavailable(err) ? 'warn' : 'error'](
+              { err },
+              'delivery batch failed; its leases will bring the deliveries back',
+            ),
           )
           .finally(() => this.inFlight.delete(p));
         this.inFlight.add(p);

@@ -9,6 +9,7 @@ import { newId } from '../core/ids.ts';
 import { Wakeable } from '../core/wakeable.ts';
 import { loadCredential } from '../credentials/store.ts';
 import type { Database } from '../db/connect.ts';
+import { isDatabaseUnavailable } from '../db/errors.ts';
 import type { OutboundClient } from '../delivery/httpClient.ts';
 import { SubscriptionCache } from '../delivery/subscriptions.ts';
 import {
@@ -166,7 +167,8 @@ export class RunWorker {
       for (const run of claimed) {
         const p = this.process(run)
           .catch((err) =>
-            this.opts.log.error(
+            // An outage is expected news (warn); anything else is a bug to look at (error).
+            this.opts.log[isDatabaseUnavailable(err) ? 'warn' : 'error'](
               { err, run_id: run.id },
               'run processing failed; the lease will bring it back',
             ),

@@ -109,12 +109,16 @@ describe('a receiver that fails for a while, then recovers', () => {
         expect(delay).toBeGreaterThanOrEqual(0.8 * base - 200);
         expect(delay).toBeLessThanOrEqual(1.2 * base);
       }
-      // Not one retry before the earliest possible (jittered) time…
-      advance(0.8 * base - 1000);
+      // Not one retry while the clock is short of the earliest due time (the clock is real time
+      // plus our offset, so it is aimed at from where it stands)…
+      const now = () => Date.now() + offset;
+      const firstDue = Math.min(...ds.map((d) => ms(d.next_attempt_at)));
+      const lastDue = Math.max(...ds.map((d) => ms(d.next_attempt_at)));
+      advance(Math.max(0, firstDue - now() - 1500));
       await sleep(300);
       expect((await deliveries()).every((d) => d.attempts === k)).toBe(true);
-      // …and all of them once the latest possible one has passed.
-      advance(0.4 * base + 2000);
+      // …and all of them once the latest one has passed.
+      advance(Math.max(0, lastDue - now() + 500));
       ds = await allAfter(k + 1);
     }
 
