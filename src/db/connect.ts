@@ -78,8 +78,14 @@ async function openPostgres(url: string, opts: OpenOptions): Promise<Database> {
         void reconnect();
       }
     });
-    await c.connect();
-    for (const ch of subs.keys()) await c.query(`LISTEN ${pg.escapeIdentifier(ch)}`);
+    try {
+      await c.connect();
+      for (const ch of subs.keys()) await c.query(`LISTEN ${pg.escapeIdentifier(ch)}`);
+    } catch (err) {
+      // Half set up (say, the database went away between connect and LISTEN): not kept, not leaked.
+      await c.end().catch(() => {});
+      throw err;
+    }
     client = c;
   };
   const reconnect = async (): Promise<void> => {

@@ -86,6 +86,9 @@ export class RunWorker {
   private readonly now: () => number;
   private readonly inFlight = new Map<string, Promise<void>>();
   private stopping = false;
+  /** Resolves when stop() is called: a loop waiting for room must not wait on runs that hang. */
+  private readonly stopSignal: Promise<void>;
+  private signalStop!: () => void;
   private loopDone?: Promise<void>;
   private readonly waiting = new Wakeable();
   private unlisten?: () => Promise<void>;
@@ -98,6 +101,9 @@ export class RunWorker {
     this.now = opts.now ?? Date.now;
     this.plans = new FlowPlanCache(opts.database, 30_000, this.now);
     this.subscriptions = new SubscriptionCache(opts.database, 30_000, this.now);
+    this.stopSignal = new Promise((resolve) => {
+      this.signalStop = resolve;
+    });
   }
 
   private get leaseMs() {
@@ -120,6 +126,7 @@ export class RunWorker {
   /** Stops claiming, lets runs in flight finish (up to `graceMs`), gives back the rest's leases. */
   async stop(graceMs = 20_000): Promise<void> {
     this.stopping = true;
+    this.signalStop();
     this.poke();
     await this.loopDone;
     const timer = new Promise((r) => setTimeout(r, graceMs).unref());
@@ -144,7 +151,7 @@ export class RunWorker {
     while (!this.stopping) {
       const room = maxInFlight - this.inFlight.size;
       if (room <= 0) {
-        await Promise.race([...this.inFlight.values()]).catch(() => {});
+        await Promise.race([...this.inFlight.values(), this.stopSignal]).catch(() => {});
         continue;
       }
       this.waiting.arm();
