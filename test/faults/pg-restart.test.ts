@@ -121,7 +121,10 @@ describe.skipIf(!usingPostgres)(title, () => {
     phase = 'outage';
     await cluster.stop();
     const red = await eventually(
-      async () => ((await readyz()) !== 200 ? await readyz() : undefined),
+      async () => {
+        const status = await readyz();
+        return status !== 200 ? status : undefined;
+      },
       15_000,
       '/readyz red',
     );
