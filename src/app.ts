@@ -2,6 +2,8 @@
  * createApp(deps) → a fastify instance with every route; it never listens (tests use inject or
  * listen on port 0 themselves; server.ts listens in production).
  */
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import fastify, { type FastifyError, type FastifyInstance, type FastifyReply, LogController } from 'fastify';
 import { registerAuth } from './api/auth.ts';
 import { renderDocsPage } from './api/docsPage.ts';
@@ -12,6 +14,7 @@ import { requestIdFor } from './api/requestId.ts';
 import type { Config } from './config.ts';
 import { registerCredentialRoutes } from './credentials/routes.ts';
 import type { Database } from './db/connect.ts';
+import { isDatabaseUnavailable } from './db/errors.ts';
 import { registerEndpointRoutes } from './delivery/endpoints/routes.ts';
 import { registerEventRoutes } from './delivery/events.ts';
 import { OutboundClient } from './delivery/httpClient.ts';
@@ -31,6 +34,31 @@ import { registerMetricsRoute } from './metrics/route.ts';
 import { Mailer, runNotification } from './notify/mailer.ts';
 import { registerTenantRoutes } from './tenants/routes.ts';
 import { VERSION } from './version.ts';
+
+const CLIENT_ERRORS: Record<string, [number, string, string]> = {
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'request_timeout', 'The request did not arrive completely in time'],
+  HPE_HEADER_OVERFLOW: [431, 'headers_too_large', 'The request headers are too large'],
+};
+
+/** Answers a connection-level client error (if nothing was answered yet) and closes the connection. */
+function answerClientError(err: Error, socket: Socket): void {
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  if (code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, errorCode, msg] = CLIENT_ERRORS[code] ?? [
+    400,
+    'bad_request',
+    'The request is not valid HTTP',
+  ];
+  const response = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (socket.writable && !response?.headersSent) {
+    const body = JSON.stringify({ msg, code: errorCode });
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
+}
 
 /** E-mail per flow settings (notify.on_failure / on_success); never blocks or fails the run. */
 function notifyRunFinished(mailer: Mailer, publicUrl: string, run: FinishedRun): void {
@@ -85,9 +113,19 @@ export async function createApp(deps: AppDeps): Promise<App> {
     logger: deps.logger ?? false,
     trustProxy: config.trustProxy,
     bodyLimit: 1024 * 1024,
-    requestTimeout: 60_000,
+    // A request must arrive whole within the timeout (no slowloris holding a connection open by
+    // dripping its body); Node checks at intervals, so the interval follows the timeout.
+    requestTimeout: config.requestTimeoutMs,
     connectionTimeout: 60_000,
-    return503OnClosing: true,
+    http: {
+      headersTimeout: Math.min(60_000, config.requestTimeoutMs),
+      connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(config.requestTimeoutMs / 4))),
+    },
+    // Errors found before a request reaches a route (a timeout, oversized headers, broken HTTP):
+    // in the API's error shape, not fastify's.
+    clientErrorHandler: answerClientError,
+    // Our own 503 while closing (below), in the API's error shape.
+    return503OnClosing: false,
     // Per-request lines cost throughput on the ingest path; LOG_LEVEL=debug turns them on.
     logController: new LogController({
       disableRequestLogging: !['debug', 'trace'].includes(config.logLevel),
@@ -108,6 +146,11 @@ export async function createApp(deps: AppDeps): Promise<App> {
       return answer(500, { msg: 'Internal error', code: 'internal_error' });
     },
   }) as unknown as App;
+
+  // Node keeps only the first 2,000 header lines (1,000 headers) and drops the rest silently — Host
+  // included, which then fails the request with a bare 400. The header block's size limit (16 KiB,
+  // 431 above it) is bound enough.
+  app.server.maxHeadersCount = 0;
 
   const role = deps.role ?? 'all';
   const cache = new HookCache(database, secretKey, 30_000, now);
@@ -174,13 +217,44 @@ export async function createApp(deps: AppDeps): Promise<App> {
   });
   app.addHook('onClose', async () => {
     await committer.drain();
-    await worker?.stop();
-    await delivery?.stop();
+    // Side by side: the run grace and the delivery request timeout must both fit the shutdown limit.
+    await Promise.all([worker?.stop(), delivery?.stop()]);
     await responses.stop();
     await cache.stop();
     await mailer.close();
     await client.close();
   });
+  // JSON bodies must be UTF-8: broken bytes are refused, not silently replaced. Prototype
+  // poisoning keys are refused as before (fastify's own parser does the parsing).
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  // The API speaks JSON only: text bodies get 415, not a confusing validation error.
+  app.removeContentTypeParser(['application/json', 'text/plain']);
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    let text: string;
+    try {
+      text = utf8.decode(body as Buffer);
+    } catch {
+      return done(new HttpError(400, 'invalid_utf8', 'The body is not valid UTF-8'), undefined);
+    }
+    parseJson(request, text, done);
+  });
+
+  // Shutting down: requests still arriving on open connections are turned away (a load balancer
+  // sends them elsewhere), and the connection is closed.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async (_request, reply) => {
+    if (closing)
+      return reply
+        .code(503)
+        .header('connection', 'close')
+        .header('retry-after', '1')
+        .send({ msg: 'Hookflow is shutting down; try again', code: 'shutting_down' });
+  });
+
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -208,6 +282,13 @@ export async function createApp(deps: AppDeps): Promise<App> {
         msg: 'The request contains characters that cannot be stored (such as NUL)',
         code: 'invalid_characters',
       });
+    if (isDatabaseUnavailable(err)) {
+      request.log.warn({ err: (err as Error).message }, 'request failed: the database is unavailable');
+      return reply
+        .code(503)
+        .header('retry-after', '1')
+        .send({ msg: 'The database is unavailable; try again shortly', code: 'database_unavailable' });
+    }
     request.log.error({ err }, 'request failed');
     return reply
       .code(500)

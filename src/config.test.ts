@@ -36,6 +36,7 @@ describe('loadConfig defaults', () => {
     expect(c.retrySchedule.length).toBeGreaterThan(0);
     expect(c.trustProxy).toBe(false);
     expect(c.metricsToken).toBeUndefined();
+    expect(c.requestTimeoutMs).toBe(30_000);
   });
 
   it('does not read process.env when an environment is passed', () => {
@@ -149,6 +150,8 @@ describe('loadConfig rejects every wrong value with a ConfigError naming the var
     ['HOOKFLOW_TRUST_PROXY', { HOOKFLOW_TRUST_PROXY: 'maybe' }],
     ['HOOKFLOW_METRICS_TOKEN', { HOOKFLOW_METRICS_TOKEN: 'short' }],
     ['HOOKFLOW_METRICS_TOKEN', { HOOKFLOW_METRICS_TOKEN: 'has a space in it, 0123456789' }],
+    ['HOOKFLOW_REQUEST_TIMEOUT_MS', { HOOKFLOW_REQUEST_TIMEOUT_MS: '10' }],
+    ['HOOKFLOW_REQUEST_TIMEOUT_MS', { HOOKFLOW_REQUEST_TIMEOUT_MS: '30s' }],
   ];
 
   it.each(cases)('%s = %j', (variable, env) => {

@@ -33,6 +33,8 @@ export type Config = {
   disableEndpointAfterMs: number;
   /** When set, GET /metrics needs `Authorization: Bearer <token>` (HOOKFLOW_METRICS_TOKEN). */
   metricsToken: string | undefined;
+  /** A request whose headers and body have not all arrived after this long is cut off with a 408 (HOOKFLOW_REQUEST_TIMEOUT_MS). */
+  requestTimeoutMs: number;
 };
 
 export class ConfigError extends Error {
@@ -240,8 +242,22 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       )
     : undefined;
 
+  const requestTimeoutMs = pick(
+    'HOOKFLOW_REQUEST_TIMEOUT_MS',
+    z
+      .string()
+      .regex(/^\d+$/, 'HOOKFLOW_REQUEST_TIMEOUT_MS must be a whole number of milliseconds')
+      .transform(Number)
+      .refine(
+        (n) => n >= 500 && n <= 3_600_000,
+        'HOOKFLOW_REQUEST_TIMEOUT_MS must be between 500 and 3600000',
+      ),
+    e.HOOKFLOW_REQUEST_TIMEOUT_MS ?? '30000',
+  );
+
   return {
     metricsToken,
+    requestTimeoutMs,
     deliveryLeaseMs,
     disableEndpointAfterMs: Math.round(disableDays * 86_400_000),
     runLeaseMs,

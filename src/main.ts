@@ -52,7 +52,13 @@ async function main(argv: string[]): Promise<number> {
         process.exit(1);
       }, 30_000);
       timer.unref();
-      await running.stop();
+      try {
+        await running.stop();
+      } catch (err) {
+        // Whatever could not be finished or released comes back to other workers after its lease.
+        running.app.log.error({ err }, 'shutdown did not complete cleanly');
+        process.exit(1);
+      }
       process.exit(0);
     };
     process.once('SIGTERM', () => void shutdown('SIGTERM'));

@@ -46,8 +46,12 @@ async function openPostgres(url: string, opts: OpenOptions): Promise<Database> {
     idleTimeoutMillis: 30_000,
     connectionTimeoutMillis: 10_000,
   });
-  // An idle client losing its connection (database restart) must not crash the process.
+  // A client losing its connection (database restart) must not crash the process. The pool
+  // listens on idle clients only; a checked-out client between two queries (inside a transaction,
+  // say) emits 'error' with nobody listening, which would throw. With a listener of its own the
+  // client is just marked broken: its next query fails and the pool discards it on release.
   pool.on('error', (err) => opts.onError?.(err));
+  pool.on('connect', (client) => client.on('error', (err) => opts.onError?.(err)));
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   await pool.query('select 1');
 
@@ -74,8 +78,14 @@ async function openPostgres(url: string, opts: OpenOptions): Promise<Database> {
         void reconnect();
       }
     });
-    await c.connect();
-    for (const ch of subs.keys()) await c.query(`LISTEN ${pg.escapeIdentifier(ch)}`);
+    try {
+      await c.connect();
+      for (const ch of subs.keys()) await c.query(`LISTEN ${pg.escapeIdentifier(ch)}`);
+    } catch (err) {
+      // Half set up (say, the database went away between connect and LISTEN): not kept, not leaked.
+      await c.end().catch(() => {});
+      throw err;
+    }
     client = c;
   };
   const reconnect = async (): Promise<void> => {

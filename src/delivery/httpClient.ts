@@ -268,8 +268,13 @@ export class OutboundClient {
     });
   }
 
+  /**
+   * Ends every connection, aborting requests still open. Called at shutdown after the workers have
+   * finished or released their work: a call still waiting belongs to a run whose lease was given
+   * back (it will be made again elsewhere), and waiting for it could outlast the shutdown limit.
+   */
   async close(): Promise<void> {
-    await this.agent.close();
+    await this.agent.destroy();
   }
 }
 

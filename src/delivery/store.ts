@@ -63,14 +63,17 @@ export type AttemptResult = {
 
 /**
  * Records attempts and moves their deliveries on, in one statement for a batch; also keeps each
- * endpoint's `failing_since` (null after a success, the first failure's time otherwise).
- * Returns, per endpoint that failed, since when it has been failing.
+ * endpoint's `failing_since` (null after a success, the first failure's time otherwise), and writes
+ * `message.attempt.exhausted` for the deliveries given up on that `exhausted` picks — in the same
+ * transaction, so the news cannot be lost between the two. Returns, per endpoint that failed,
+ * since when it has been failing.
  */
 export async function recordAttempts(
   db: Kysely<DB>,
   workerId: string,
   now: Date,
   results: AttemptResult[],
+  exhausted: (r: AttemptResult) => boolean = () => false,
 ): Promise<Map<string, Date>> {
   if (results.length === 0) return new Map();
   // One JSON parameter for the batch: JSON.stringify is native, where 13 array parameters cost pg
@@ -89,13 +92,14 @@ export async function recordAttempts(
     manual: x.manual,
     status: x.status,
     next_attempt_at: x.nextAttemptAt,
+    exhausted_id: exhausted(x) ? newId('evt') : null,
   }));
   const r = await sql<{ tenant_id: string; id: string; failing_since: Date | null }>`
     with u as (
       select * from json_to_recordset(${JSON.stringify(rows)}::json)
         as u(tenant_id text, attempt_id text, delivery_id text, message_id text, endpoint_id text, ok boolean,
              response_status int, response_body text, duration_ms int, error text, manual boolean, status text,
-             next_attempt_at timestamptz)
+             next_attempt_at timestamptz, exhausted_id text)
     ), a as (
       insert into attempts (tenant_id, id, delivery_id, message_id, endpoint_id, status, response_status,
                             response_body, duration_ms, error, manual, created_at)
@@ -111,6 +115,20 @@ export async function recordAttempts(
         updated_at = ${now}::timestamptz,
         delivered_at = case when u.status = 'delivered' then ${now}::timestamptz else d.delivered_at end
       from u where d.tenant_id = u.tenant_id and d.id = u.delivery_id and d.locked_by = ${workerId}
+      returning d.tenant_id, d.id
+    ), ex as (
+      insert into events (tenant_id, id, event_type, data, context, source)
+      select u.tenant_id, u.exhausted_id, 'message.attempt.exhausted',
+             jsonb_build_object('message_id', u.message_id, 'endpoint_id', u.endpoint_id,
+                                'last_status', u.response_status, 'last_error', u.error),
+             jsonb_build_object('tenant_id', u.tenant_id, 'endpoint_id', u.endpoint_id, 'message_id', u.message_id),
+             'system'
+      from u join d on d.tenant_id = u.tenant_id and d.id = u.delivery_id
+      where u.exhausted_id is not null
+      returning tenant_id
+    ), ex_type as (
+      insert into event_types (tenant_id, name) select distinct tenant_id, 'message.attempt.exhausted' from ex
+      on conflict do nothing
       returning 1
     ), per_endpoint as (
       select tenant_id, endpoint_id, bool_or(ok) as any_ok from u group by tenant_id, endpoint_id
@@ -199,8 +217,9 @@ export async function insertSystemEvent(
 }
 
 /**
- * Disables an endpoint (410, or failing for too long) and fails its pending deliveries; true when
- * this call disabled it (so the endpoint.disabled event is written once).
+ * Disables an endpoint (410, or failing for too long), writes its `endpoint.disabled` event and
+ * fails its pending deliveries, in one transaction; true when this call disabled it (so the event
+ * is written once).
  */
 export async function disableEndpointForFailures(
   db: Kysely<DB>,
@@ -213,6 +232,12 @@ export async function disableEndpointForFailures(
     const r = await sql`update endpoints set enabled = false, disabled_reason = ${reason}, updated_at = ${now}
       where tenant_id = ${tenantId} and id = ${endpointId} and enabled`.execute(tx);
     if (Number(r.numAffectedRows ?? 0) === 0) return false;
+    await insertSystemEvent(tx, {
+      tenantId,
+      type: 'endpoint.disabled',
+      data: { endpoint_id: endpointId, reason },
+      context: { tenant_id: tenantId, endpoint_id: endpointId },
+    });
     await sql`update deliveries set status = 'failed', next_attempt_at = null, last_error = ${`endpoint disabled: ${reason}`},
         updated_at = ${now}
       where tenant_id = ${tenantId} and endpoint_id = ${endpointId} and status = 'pending'

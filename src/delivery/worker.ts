@@ -12,6 +12,7 @@ import { delayAfterFailureMs } from '../core/retry.ts';
 import { renderDeep } from '../core/templates.ts';
 import { Wakeable } from '../core/wakeable.ts';
 import type { Database } from '../db/connect.ts';
+import { isDatabaseUnavailable } from '../db/errors.ts';
 import { NotifiedCache, subscribeToCacheNotifications } from '../db/notifiedCache.ts';
 import type { DeliveryMetrics } from '../metrics/metrics.ts';
 import { getTenant } from '../tenants/store.ts';
@@ -25,7 +26,6 @@ import {
   closeDeliveries,
   DELIVERIES_CHANNEL,
   disableEndpointForFailures,
-  insertSystemEvent,
   postponeDeliveries,
   recordAttempts,
   takeRateSlots,
@@ -137,7 +137,8 @@ export class DeliveryWorker {
         // Several batches in flight: one slow receiver does not hold up the next claims.
         const p: Promise<void> = this.deliverBatch(claimed)
           .catch((err) =>
-            this.opts.log.error(
+            // An outage is expected news (warn); anything else is a bug to look at (error).
+            this.opts.log[isDatabaseUnavailable(err) ? 'warn' : 'error'](
               { err, deliveries: claimed.length, delivery_ids: claimed.slice(0, 20).map((d) => d.id) },
               'delivery batch failed; its leases will bring the deliveries back',
             ),
@@ -240,7 +241,11 @@ export class DeliveryWorker {
     }
     const results = await Promise.all(sends);
     const recordedAt = this.now();
-    const failingSince = await recordAttempts(db, this.workerId, new Date(recordedAt), results);
+    const failingSince = await recordAttempts(db, this.workerId, new Date(recordedAt), results, (r) =>
+      // News of a failure does not make more news: two failing endpoints must not feed each other
+      // an endless chain of exhausted events.
+      r.status === 'failed' && !r.manual && r.responseStatus !== 410 && !FAILURE_EVENTS.has(r.eventType),
+    );
     if (metrics)
       results.forEach((r, i) => {
         metrics.attemptFinished(r.durationMs / 1000);
@@ -366,20 +371,6 @@ export class DeliveryWorker {
           'delivery failed; no further attempts',
         );
       const key = `${r.tenantId}:${r.endpointId}`;
-      // Not for a message that is itself news of a failure: two failing endpoints must not feed
-      // each other an endless chain of exhausted events.
-      if (r.status === 'failed' && !r.manual && r.responseStatus !== 410 && !FAILURE_EVENTS.has(r.eventType))
-        await insertSystemEvent(db, {
-          tenantId: r.tenantId,
-          type: 'message.attempt.exhausted',
-          data: {
-            message_id: r.messageId,
-            endpoint_id: r.endpointId,
-            last_status: r.responseStatus,
-            last_error: r.error,
-          },
-          context: { tenant_id: r.tenantId, endpoint_id: r.endpointId, message_id: r.messageId },
-        });
       let reason: string | undefined;
       if (r.responseStatus === 410) reason = 'The endpoint answered 410 Gone';
       else {
@@ -389,14 +380,9 @@ export class DeliveryWorker {
       }
       if (!reason || disabledNow.has(key)) continue;
       disabledNow.add(key);
+      // The endpoint.disabled event is written in the transaction that disables the endpoint.
       if (!(await disableEndpointForFailures(db, r.tenantId, r.endpointId, reason, now))) continue;
       this.endpoints.invalidate(`endpoint:${key}`);
-      await insertSystemEvent(db, {
-        tenantId: r.tenantId,
-        type: 'endpoint.disabled',
-        data: { endpoint_id: r.endpointId, reason },
-        context: { tenant_id: r.tenantId, endpoint_id: r.endpointId },
-      });
       this.opts.log.warn({ endpoint_id: r.endpointId, tenant_id: r.tenantId, reason }, 'endpoint disabled');
       const tenant = await getTenant(this.opts.database, r.tenantId);
       const to = tenant?.settings?.notify?.emails ?? [];

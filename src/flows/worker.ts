@@ -9,6 +9,7 @@ import { newId } from '../core/ids.ts';
 import { Wakeable } from '../core/wakeable.ts';
 import { loadCredential } from '../credentials/store.ts';
 import type { Database } from '../db/connect.ts';
+import { isDatabaseUnavailable } from '../db/errors.ts';
 import type { OutboundClient } from '../delivery/httpClient.ts';
 import { SubscriptionCache } from '../delivery/subscriptions.ts';
 import {
@@ -90,6 +91,9 @@ export class RunWorker {
   private readonly now: () => number;
   private readonly inFlight = new Map<string, Promise<void>>();
   private stopping = false;
+  /** Resolves when stop() is called: a loop waiting for room must not wait on runs that hang. */
+  private readonly stopSignal: Promise<void>;
+  private signalStop!: () => void;
   private loopDone?: Promise<void>;
   private readonly waiting = new Wakeable();
   private unlisten?: () => Promise<void>;
@@ -104,6 +108,9 @@ export class RunWorker {
     this.now = opts.now ?? Date.now;
     this.plans = new FlowPlanCache(opts.database, 30_000, this.now);
     this.subscriptions = new SubscriptionCache(opts.database, 30_000, this.now);
+    this.stopSignal = new Promise((resolve) => {
+      this.signalStop = resolve;
+    });
   }
 
   get leaseMs(): number {
@@ -152,7 +159,8 @@ export class RunWorker {
   private track(run: ClaimedRun): void {
     const p = this.process(run)
       .catch((err) =>
-        this.opts.log.error(
+        // An outage is expected news (warn); anything else is a bug to look at (error).
+        this.opts.log[isDatabaseUnavailable(err) ? 'warn' : 'error'](
           { err, run_id: run.id, flow_id: run.flow_id, tenant_id: run.tenant_id },
           'run processing failed; the lease will bring it back',
         ),
@@ -177,6 +185,7 @@ export class RunWorker {
   /** Stops claiming, lets runs in flight finish (up to `graceMs`), gives back the rest's leases. */
   async stop(graceMs = 20_000): Promise<void> {
     this.stopping = true;
+    this.signalStop();
     this.poke();
     await this.loopDone;
     const timer = new Promise((r) => setTimeout(r, graceMs).unref());
@@ -200,7 +209,7 @@ export class RunWorker {
     while (!this.stopping) {
       const room = this.maxInFlight - this.inFlight.size - this.reserved;
       if (room <= 0) {
-        await Promise.race([...this.inFlight.values()]).catch(() => {});
+        await Promise.race([...this.inFlight.values(), this.stopSignal]).catch(() => {});
         continue;
       }
       this.waiting.arm();

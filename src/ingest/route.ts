@@ -16,6 +16,7 @@ import { newId } from '../core/ids.ts';
 import { renderDeep, type TemplateContext } from '../core/templates.ts';
 import { verifyRequest } from '../core/verify/index.ts';
 import type { Database } from '../db/connect.ts';
+import { isDatabaseUnavailable } from '../db/errors.ts';
 import type { ResponseWaiter, WaitResult } from '../flows/responses.ts';
 import { captureSample } from '../flows/store.ts';
 import type { IngestMetrics } from '../metrics/metrics.ts';
@@ -237,7 +238,17 @@ async function handleHook(
         'unstorable_request',
         'The request contains data that cannot be stored (invalid text encoding)',
       );
-    throw err;
+    // Not stored, so not accepted: the sender should try again (a database restart, say).
+    request.log.warn({ err: (err as Error).message, run_id: runId }, 'storing an inbound request failed');
+    return withHeader(
+      problem(
+        503,
+        isDatabaseUnavailable(err) ? 'database_unavailable' : 'not_stored',
+        'The request could not be stored and was not accepted; try again shortly',
+      ),
+      'retry-after',
+      '1',
+    );
   }
   if (waiting && config.response.mode === 'flow')
     return flowAnswer(await waiting.wait(config.response.timeout_ms), config, ctx, runId);
