@@ -132,11 +132,19 @@ export async function recordAttempts(
       returning 1
     ), per_endpoint as (
       select tenant_id, endpoint_id, bool_or(ok) as any_ok from u group by tenant_id, endpoint_id
+    ), changed as (
+      -- Written only when it changes: a healthy endpoint's row is not rewritten (and locked) by
+      -- every batch of every worker.
+      update endpoints ep set failing_since = case when pe.any_ok then null else ${now}::timestamptz end
+      from per_endpoint pe
+      where ep.tenant_id = pe.tenant_id and ep.id = pe.endpoint_id
+        and (case when pe.any_ok then ep.failing_since is not null else ep.failing_since is null end)
+      returning 1
     )
-    update endpoints ep set failing_since = case when pe.any_ok then null else coalesce(ep.failing_since, ${now}::timestamptz) end
-    from per_endpoint pe
-    where ep.tenant_id = pe.tenant_id and ep.id = pe.endpoint_id
-    returning ep.tenant_id, ep.id, ep.failing_since`.execute(db);
+    -- (every part of one statement sees the rows as they were before it: null means "from now")
+    select pe.tenant_id, pe.endpoint_id as id, coalesce(ep.failing_since, ${now}::timestamptz) as failing_since
+    from per_endpoint pe join endpoints ep on ep.tenant_id = pe.tenant_id and ep.id = pe.endpoint_id
+    where not pe.any_ok`.execute(db);
   const out = new Map<string, Date>();
   for (const row of r.rows)
     if (row.failing_since) out.set(`${row.tenant_id}:${row.id}`, new Date(row.failing_since));
