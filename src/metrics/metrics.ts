@@ -77,6 +77,8 @@ export class HookflowMetrics implements IngestMetrics, RunMetrics, DeliveryMetri
 
   constructor(private readonly opts: MetricsOptions = {}) {
     this.now = opts.now ?? Date.now;
+    // Started now, not at the first scrape: CPU time and event-loop delay count from the start.
+    if (opts.processMetrics !== false) processRegistry();
     const registers = [this.registry];
     const inbound = this.inbound;
     new Counter({
