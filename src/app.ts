@@ -199,15 +199,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
             deps.delivery?.timeoutMs ??
             Math.min(15_000, (deps.delivery?.leaseMs ?? config.deliveryLeaseMs) - 1000),
         });
-  if (worker)
-    committer.setLocalRunner({
-      workerId: worker.workerId,
-      leaseMs: worker.leaseMs,
-      now: worker.clock,
-      reserve: (n) => worker.reserve(n),
-      unreserve: (n) => worker.unreserve(n),
-      adopt: (runs, claim) => worker.adopt(runs, claim),
-    });
+  // Runs this process accepts go straight to its own run worker while it has room.
+  if (worker) committer.setLocalRunner(worker.localRunner());
   app.decorate('hookflow', { cache, committer, worker, delivery, client, metrics });
   app.addHook('onReady', async () => {
     await cache.start();

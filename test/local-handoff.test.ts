@@ -15,15 +15,7 @@ describe('local hand-off of accepted runs', () => {
 
   beforeAll(async () => {
     t = await startTestApp({ worker: { leaseMs: 1500, pollMs: 100 } });
-    const w = t.app.hookflow.worker!;
-    realRunner = {
-      workerId: w.workerId,
-      leaseMs: w.leaseMs,
-      now: w.clock,
-      reserve: (n) => w.reserve(n),
-      unreserve: (n) => w.unreserve(n),
-      adopt: (runs, claim) => w.adopt(runs, claim),
-    };
+    realRunner = t.app.hookflow.worker!.localRunner();
   });
   afterAll(async () => {
     await t.close();

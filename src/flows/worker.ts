@@ -22,6 +22,7 @@ import {
   type RunState,
 } from './engine.ts';
 import type { RunMetrics } from '../metrics/metrics.ts';
+import type { LocalRunner } from '../ingest/groupCommit.ts';
 import { FlowPlanCache } from './planCache.ts';
 import { signalRunResponse } from './responses.ts';
 import {
@@ -121,8 +122,17 @@ export class RunWorker {
     return this.opts.maxInFlight ?? 200;
   }
 
-  /** LocalRunner: the clock leases are measured by. */
-  readonly clock = (): number => this.now();
+  /** This worker as the ingest side's LocalRunner (see RunGroupCommitter). */
+  localRunner(): LocalRunner {
+    return {
+      workerId: this.workerId,
+      leaseMs: this.leaseMs,
+      now: () => this.now(),
+      reserve: (n) => this.reserve(n),
+      unreserve: (n) => this.unreserve(n),
+      adopt: (runs, claim) => this.adopt(runs, claim),
+    };
+  }
 
   /** LocalRunner: room for runs this process is storing as claimed by this worker. */
   reserve(n: number): number {
