@@ -120,6 +120,21 @@ export class HookflowProcess {
   }
 
   /** Every run id of the default tenant, through the API's pages. */
+  /** Deliveries not yet recorded as done, over every message (the messages API's summaries). */
+  async pendingDeliveries(): Promise<number> {
+    let pending = 0;
+    let cursor: string | undefined;
+    for (;;) {
+      const q = new URLSearchParams({ limit: '500' });
+      if (cursor) q.set('cursor', cursor);
+      const r = await this.api('GET', `/api/v1/messages?${q}`);
+      if (r.status !== 200) throw new Error(`listing messages: ${r.status} ${JSON.stringify(r.body)}`);
+      for (const m of r.body.data) pending += Number(m.delivery_summary?.pending ?? 0);
+      cursor = r.body.next_cursor ?? undefined;
+      if (!cursor) return pending;
+    }
+  }
+
   async allRunIds(status?: string): Promise<string[]> {
     const ids: string[] = [];
     let cursor: string | undefined;
