@@ -26,7 +26,9 @@ function newFlowDocument(name: string) {
 
 function formatTime(iso: string): string {
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
+  return Number.isNaN(d.getTime())
+    ? iso
+    : d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 }
 
 export function FlowsPage({ api }: { api: Api }) {
@@ -141,7 +143,7 @@ export function FlowsPage({ api }: { api: Api }) {
         <div>
           <h1 id="flows-title">Flows</h1>
           <p className="muted">
-            Each flow starts from its webhook URL. Disabled flows answer 404 and start no run.
+            Each flow starts from its webhook URL. A disabled flow refuses its webhooks and starts no run.
           </p>
         </div>
         <button type="button" className="button button-primary" onClick={openAdd}>
@@ -191,74 +193,76 @@ export function FlowsPage({ api }: { api: Api }) {
       )}
 
       {flows !== null && flows.length > 0 && (
-        <table className="table" aria-label="Flows">
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>ID</th>
-              <th>Enabled</th>
-              <th>Webhook URL</th>
-              <th>Created</th>
-              <th>
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {flows.map((f) => (
-              <tr key={f.id} data-flow-id={f.id}>
-                <td className="cell-name">{f.name}</td>
-                <td>
-                  <code>{f.id}</code>
-                </td>
-                <td>
-                  <label className="switch">
-                    <input
-                      type="checkbox"
-                      role="switch"
-                      aria-checked={f.enabled}
-                      aria-label={`Enabled: ${f.name}`}
-                      checked={f.enabled}
-                      disabled={busyIds.has(f.id)}
-                      onChange={() => toggle(f)}
-                    />
-                    <span className="switch-track" aria-hidden="true" />
-                    <span className="switch-text">{f.enabled ? 'On' : 'Off'}</span>
-                  </label>
-                </td>
-                <td>
-                  {f.webhooks.length === 0 && <span className="muted">No webhook node</span>}
-                  {f.webhooks.map((w) => (
-                    <div key={w.node_id} className="url-cell">
-                      <code className="url" title={w.url}>
-                        {w.url}
-                      </code>
-                      <button
-                        type="button"
-                        className="button button-small"
-                        aria-label={`Copy URL of ${f.name}${f.webhooks.length > 1 ? ` (${w.node_id})` : ''}`}
-                        onClick={() => copy(w.url)}
-                      >
-                        Copy
-                      </button>
-                    </div>
-                  ))}
-                </td>
-                <td className="nowrap">{formatTime(f.created_at)}</td>
-                <td className="actions">
-                  <button
-                    type="button"
-                    className="button button-small button-danger-quiet"
-                    aria-label={`Delete ${f.name}`}
-                    onClick={() => setDeleting(f)}
-                  >
-                    Delete
-                  </button>
-                </td>
+        <div className="table-wrap">
+          <table className="table" aria-label="Flows">
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>ID</th>
+                <th>Enabled</th>
+                <th>Webhook URL</th>
+                <th>Created</th>
+                <th>
+                  <span className="visually-hidden">Actions</span>
+                </th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {flows.map((f) => (
+                <tr key={f.id} data-flow-id={f.id}>
+                  <td className="cell-name">{f.name}</td>
+                  <td>
+                    <code>{f.id}</code>
+                  </td>
+                  <td>
+                    <label className="switch">
+                      <input
+                        type="checkbox"
+                        role="switch"
+                        aria-checked={f.enabled}
+                        aria-label={`Enabled: ${f.name}`}
+                        checked={f.enabled}
+                        disabled={busyIds.has(f.id)}
+                        onChange={() => toggle(f)}
+                      />
+                      <span className="switch-track" aria-hidden="true" />
+                      <span className="switch-text">{f.enabled ? 'On' : 'Off'}</span>
+                    </label>
+                  </td>
+                  <td>
+                    {f.webhooks.length === 0 && <span className="muted">No webhook node</span>}
+                    {f.webhooks.map((w) => (
+                      <div key={w.node_id} className="url-cell">
+                        <code className="url" title={w.url}>
+                          {w.url}
+                        </code>
+                        <button
+                          type="button"
+                          className="button button-small"
+                          aria-label={`Copy URL of ${f.name}${f.webhooks.length > 1 ? ` (${w.node_id})` : ''}`}
+                          onClick={() => copy(w.url)}
+                        >
+                          Copy
+                        </button>
+                      </div>
+                    ))}
+                  </td>
+                  <td className="cell-time">{formatTime(f.created_at)}</td>
+                  <td className="actions">
+                    <button
+                      type="button"
+                      className="button button-small button-danger-quiet"
+                      aria-label={`Delete ${f.name}`}
+                      onClick={() => setDeleting(f)}
+                    >
+                      Delete
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
 
       {nextCursor && flows && flows.length > 0 && (
