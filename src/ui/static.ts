@@ -117,7 +117,10 @@ export function registerUiRoutes(app: FastifyInstance, opts: { dir?: string } = 
 
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     const path = request.url.split('?')[0];
-    if (SERVER_PREFIXES.has(path.split('/')[1])) return reply.callNotFound();
+    if (SERVER_PREFIXES.has(path.split('/')[1])) {
+      reply.callNotFound();
+      return reply;
+    }
     const ui = await load();
     if (!ui)
       return reply
