@@ -33,6 +33,7 @@ import { readQueueSnapshot } from './metrics/queues.ts';
 import { registerMetricsRoute } from './metrics/route.ts';
 import { Mailer, runNotification } from './notify/mailer.ts';
 import { registerTenantRoutes } from './tenants/routes.ts';
+import { registerUiRoutes } from './ui/static.ts';
 import { VERSION } from './version.ts';
 
 const CLIENT_ERRORS: Record<string, [number, string, string]> = {
@@ -93,6 +94,8 @@ export type AppDeps = {
   delivery?: { pollMs?: number; leaseMs?: number; random?: () => number; timeoutMs?: number };
   /** Mail for run notifications (default: from SMTP_URL). */
   mailer?: Mailer;
+  /** The admin UI's build folder (default: web/dist of this checkout). */
+  uiDir?: string;
 };
 
 export type App = FastifyInstance & {
@@ -321,5 +324,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   app.get('/api/docs', async (_req, reply) =>
     reply.type('text/html; charset=utf-8').send(renderDocsPage(docs.document(config.publicUrl, VERSION))),
   );
+  // Last: the admin UI answers the GET paths no route above has (a worker never gets here).
+  registerUiRoutes(app, { dir: deps.uiDir });
   return app;
 }

@@ -140,8 +140,11 @@ describe('authentication of the management API', () => {
   it('answers 404 JSON for an unknown route, authenticated or not', async () => {
     const a = await t.api('GET', '/api/v1/no-such-thing');
     expectErrorBody(a, 404, 'route_not_found');
-    const b = await rawRequest('/nowhere/at/all');
+    const b = await rawRequest('/api/nowhere/at/all');
     expectErrorBody(b, 404, 'route_not_found');
+    // GET of other paths opens the admin UI (test/ui-serving.test.ts); other methods are not found.
+    const c = await rawRequest('/nowhere/at/all', { method: 'POST' });
+    expectErrorBody(c, 404, 'route_not_found');
   });
 
   it('answers 400 JSON {msg, code} for a malformed JSON body, without a stack trace', async () => {

@@ -94,7 +94,7 @@ describe('request ids', () => {
   it('the id is on error answers too (unknown route, bad JSON)', async () => {
     const { stream } = captureLines();
     const t = await appLoggingTo(stream);
-    const notFound = await fetch(`${t.url}/nowhere`, { headers: { 'x-request-id': 'abc-404' } });
+    const notFound = await fetch(`${t.url}/api/nowhere`, { headers: { 'x-request-id': 'abc-404' } });
     expect(notFound.status).toBe(404);
     expect(notFound.headers.get('x-request-id')).toBe('abc-404');
     const bad = await fetch(`${t.url}/api/v1/flows`, {

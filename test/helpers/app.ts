@@ -54,6 +54,8 @@ export async function startTestApp(
     role?: Role;
     /** Pino options (e.g. `{level, stream}` to read the log lines); off by default. */
     logger?: AppDeps['logger'];
+    /** The admin UI's build folder (default: web/dist). */
+    uiDir?: AppDeps['uiDir'];
   } = {},
 ): Promise<TestApp> {
   const db = opts.db ?? (await createTestDatabase({ onDisk: opts.onDisk }));
@@ -85,6 +87,7 @@ export async function startTestApp(
       worker: typeof opts.worker === 'object' ? opts.worker : { pollMs: 200 },
       mailer: opts.mailer,
       delivery: opts.delivery,
+      uiDir: opts.uiDir,
     });
     await app.listen({ port, host: '127.0.0.1' });
   };

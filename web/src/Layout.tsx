@@ -1,0 +1,38 @@
+/** The frame of every signed-in screen: navigation on the left, the screen on the right. */
+import type { ReactNode } from 'react';
+import { Link } from './router.tsx';
+
+/** Only screens that exist are listed; the others of SPEC §8 arrive with their screens. */
+const SECTIONS = [{ path: '/flows', label: 'Flows' }];
+
+export function Layout(props: { path: string; onSignOut: () => void; children: ReactNode }) {
+  return (
+    <div className="layout">
+      <nav className="sidebar" aria-label="Main">
+        <div className="brand">Hookflow</div>
+        <ul>
+          {SECTIONS.map((s) => (
+            <li key={s.path}>
+              <Link
+                to={s.path}
+                className="nav-link"
+                current={props.path === s.path || props.path.startsWith(`${s.path}/`)}
+              >
+                {s.label}
+              </Link>
+            </li>
+          ))}
+        </ul>
+        <div className="sidebar-footer">
+          <a className="nav-link nav-link-quiet" href="/api/docs" target="_blank" rel="noreferrer">
+            API docs
+          </a>
+          <button type="button" className="button button-quiet" onClick={props.onSignOut}>
+            Sign out
+          </button>
+        </div>
+      </nav>
+      <main className="content">{props.children}</main>
+    </div>
+  );
+}

@@ -1,0 +1,70 @@
+/**
+ * Debian's Chromium driven by playwright-core: nothing downloads a browser. scripts/ensure-chromium.sh
+ * installs it (.ci/run calls it); without it the browser tests fail, saying so, rather than skip.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
+
+export const CHROMIUM_PATH = process.env.HOOKFLOW_CHROMIUM ?? '/usr/bin/chromium';
+const WEB = fileURLToPath(new URL('../../', import.meta.url));
+export const SCREENSHOTS = path.join(WEB, 'test', 'screenshots');
+
+/** A browser with the flags this machine needs (no background calls to the network, no GPU). */
+export async function launchChromium(): Promise<Browser> {
+  if (!existsSync(CHROMIUM_PATH))
+    throw new Error(
+      `Chromium is not installed at ${CHROMIUM_PATH}; the admin UI tests need it. ` +
+        'Run scripts/ensure-chromium.sh (apt-get install -y chromium) — .ci/run does it.',
+    );
+  // launch() gives every browser a new, empty user data dir of its own.
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    chromiumSandbox: false,
+    args: [
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+    ],
+  });
+}
+
+/** Fails clearly when the UI was not built (npm install builds it). */
+export async function requireBuiltUi(): Promise<void> {
+  try {
+    await readFile(path.join(WEB, 'dist', 'index.html'));
+  } catch {
+    throw new Error('web/dist is missing: run `npm run build` (npm install runs it) before the UI tests');
+  }
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  await mkdir(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+/** Waits until the locator is shown (the machine may be busy: no fixed sleeps). */
+export async function shown(locator: Locator): Promise<Locator> {
+  await locator.waitFor({ state: 'visible' });
+  return locator;
+}
+
+/**
+ * Errors the page printed or threw (a CSP violation, a React error); responses with an error
+ * status are expected in tests of error paths and are not counted.
+ */
+export function collectPageErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource'))
+      errors.push(`console: ${msg.text()}`);
+  });
+  return errors;
+}
