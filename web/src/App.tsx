@@ -1,5 +1,6 @@
 import { useEffect, useMemo, useState } from 'react';
 import { createApi } from './api.ts';
+import { CredentialsPage } from './credentials/CredentialsPage.tsx';
 import { FlowsPage } from './flows/FlowsPage.tsx';
 import { Layout } from './Layout.tsx';
 import { Link, navigate, usePath } from './router.tsx';
@@ -52,7 +53,13 @@ export function App() {
         />
       ) : (
         <Layout path={path} onSignOut={() => signOut('Signed out.')}>
-          {path === '/flows' || path === '/' ? <FlowsPage api={api} /> : <NotFound path={path} />}
+          {path === '/flows' || path === '/' ? (
+            <FlowsPage api={api} />
+          ) : path === '/credentials' ? (
+            <CredentialsPage api={api} />
+          ) : (
+            <NotFound path={path} />
+          )}
         </Layout>
       )}
     </ToastProvider>

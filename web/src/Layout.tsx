@@ -3,7 +3,10 @@ import type { ReactNode } from 'react';
 import { Link } from './router.tsx';
 
 /** Only screens that exist are listed; the others of SPEC §8 arrive with their screens. */
-const SECTIONS = [{ path: '/flows', label: 'Flows' }];
+const SECTIONS = [
+  { path: '/flows', label: 'Flows' },
+  { path: '/credentials', label: 'Credentials' },
+];
 
 export function Layout(props: { path: string; onSignOut: () => void; children: ReactNode }) {
   return (

@@ -1,0 +1,131 @@
+/**
+ * The Credentials screen in a real browser (Debian's Chromium) against a real Hookflow app on
+ * 127.0.0.1: empty state, a credential created from the form and listed masked (the secret never
+ * shown again), the API's own sentence for invalid data, delete only after the confirmation.
+ */
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../../test/helpers/app.ts';
+import { collectPageErrors, launchChromium, requireBuiltUi, screenshot, shown } from './helpers/browser.ts';
+
+const TEST_TIMEOUT_MS = 90_000;
+
+describe('Credentials screen in Chromium', () => {
+  let t: TestApp;
+  let browser: Browser;
+  const contexts: BrowserContext[] = [];
+  let pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    await requireBuiltUi();
+    t = await startTestApp();
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+  afterEach(async () => {
+    await Promise.all(contexts.splice(0).map((c) => c.close()));
+    const errors = pageErrors;
+    pageErrors = [];
+    expect(errors).toEqual([]);
+  });
+
+  /** Signed in with the admin key, on the Credentials screen with its list loaded. */
+  const credentialsPage = async (): Promise<Page> => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    contexts.push(context);
+    const page = await context.newPage();
+    page.setDefaultTimeout(20_000);
+    pageErrors = collectPageErrors(page);
+    await page.goto(`${t.url}/flows`);
+    await page.getByLabel('API key').fill(t.adminKey);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Credentials' }).click();
+    await shown(page.getByRole('heading', { name: 'Credentials', level: 1 }));
+    await page.waitForFunction(() => !document.body.textContent?.includes('Loading credentials'));
+    return page;
+  };
+
+  const listed = async () => (await t.api('GET', '/api/v1/credentials')).body.data as any[];
+
+  it(
+    'a basic credential made in the form is listed masked: name, type, last four characters, never the password',
+    async () => {
+      const page = await credentialsPage();
+      await shown(page.getByRole('heading', { name: 'No credentials yet' }));
+      await screenshot(page, '11-credentials-empty');
+
+      await page.getByRole('button', { name: 'Add credential' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Add credential' });
+      await dialog.getByLabel('Name', { exact: true }).fill('Partner basic auth');
+      await dialog.getByLabel('Type', { exact: true }).selectOption('basic');
+      await dialog.getByLabel('Username', { exact: true }).fill('partner');
+      await dialog.getByLabel('Password', { exact: true }).fill('s3cret-pass-9876');
+      await screenshot(page, '12-credentials-add');
+      await dialog.getByRole('button', { name: 'Save credential' }).click();
+
+      const made = (await listed()).find((c) => c.name === 'Partner basic auth');
+      expect(made).toMatchObject({ type: 'basic', hint: '…9876' });
+      const row = page.locator(`tr[data-credential-id="${made.id}"]`);
+      await shown(row);
+      await expect.poll(() => row.textContent()).toContain('••••9876');
+      expect(await row.textContent()).toContain('Basic auth');
+      await shown(page.getByText('Credential “Partner basic auth” saved'));
+      expect(await page.content()).not.toContain('s3cret-pass-9876');
+      await screenshot(page, '13-credentials-list');
+      await t.api('DELETE', `/api/v1/credentials/${made.id}`);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    "invalid data gets the API's own sentence in the form, and nothing is stored",
+    async () => {
+      const before = (await listed()).length;
+      const page = await credentialsPage();
+      await page.getByRole('button', { name: 'Add credential' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Add credential' });
+      await dialog.getByLabel('Name', { exact: true }).fill('Broken HMAC');
+      await dialog.getByLabel('Type', { exact: true }).selectOption('hmac');
+      await dialog.getByLabel('Secret', { exact: true }).fill('0123456789abcdef');
+      await dialog.getByLabel('Signature header').fill('not a header');
+      await dialog.getByRole('button', { name: 'Save credential' }).click();
+      await shown(dialog.getByRole('alert').filter({ hasText: 'header is not a valid HTTP header name' }));
+      await screenshot(page, '14-credentials-invalid');
+      expect((await listed()).length).toBe(before);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'delete asks first: Cancel keeps the credential, Delete removes it',
+    async () => {
+      const res = await t.api('POST', '/api/v1/credentials', {
+        name: 'GitHub org hook',
+        type: 'github',
+        data: { secret: 'gh-secret-value-4321' },
+      });
+      expect(res.status).toBe(201);
+      const id = res.body.id as string;
+      const page = await credentialsPage();
+      const row = page.locator(`tr[data-credential-id="${id}"]`);
+      await shown(row);
+
+      await row.getByRole('button', { name: 'Delete GitHub org hook' }).click();
+      const confirm = page.getByRole('dialog', { name: 'Delete credential' });
+      await shown(confirm);
+      await screenshot(page, '15-credentials-delete');
+      await confirm.getByRole('button', { name: 'Cancel' }).click();
+      expect((await listed()).some((c) => c.id === id)).toBe(true);
+
+      await row.getByRole('button', { name: 'Delete GitHub org hook' }).click();
+      await confirm.getByRole('button', { name: 'Delete credential' }).click();
+      await shown(page.getByText('Credential “GitHub org hook” deleted'));
+      await expect.poll(() => row.count()).toBe(0);
+      expect((await listed()).some((c) => c.id === id)).toBe(false);
+    },
+    TEST_TIMEOUT_MS,
+  );
+});
