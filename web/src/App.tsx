@@ -5,6 +5,7 @@ import { FlowsPage } from './flows/FlowsPage.tsx';
 import { Layout } from './Layout.tsx';
 import { Link, navigate, usePath } from './router.tsx';
 import { storedKey, storeKey } from './session.ts';
+import { SettingsPage } from './settings/SettingsPage.tsx';
 import { SignIn } from './SignIn.tsx';
 import { ToastProvider } from './toasts.tsx';
 
@@ -57,6 +58,8 @@ export function App() {
             <FlowsPage api={api} />
           ) : path === '/credentials' ? (
             <CredentialsPage api={api} />
+          ) : path === '/settings' ? (
+            <SettingsPage api={api} />
           ) : (
             <NotFound path={path} />
           )}

@@ -6,6 +6,7 @@ import { Link } from './router.tsx';
 const SECTIONS = [
   { path: '/flows', label: 'Flows' },
   { path: '/credentials', label: 'Credentials' },
+  { path: '/settings', label: 'Settings' },
 ];
 
 export function Layout(props: { path: string; onSignOut: () => void; children: ReactNode }) {
