@@ -6,7 +6,7 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../../test/helpers/app.ts';
-import { collectPageErrors, launchChromium, requireBuiltUi, screenshot, shown } from './helpers/browser.ts';
+import { launchChromium, openSignedIn, requireBuiltUi, screenshot, shown } from './helpers/browser.ts';
 
 const TEST_TIMEOUT_MS = 90_000;
 
@@ -34,16 +34,10 @@ describe('Credentials screen in Chromium', () => {
 
   /** Signed in with the admin key, on the Credentials screen with its list loaded. */
   const credentialsPage = async (): Promise<Page> => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    contexts.push(context);
-    const page = await context.newPage();
-    page.setDefaultTimeout(20_000);
-    pageErrors = collectPageErrors(page);
-    await page.goto(`${t.url}/flows`);
-    await page.getByLabel('API key').fill(t.adminKey);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Credentials' }).click();
-    await shown(page.getByRole('heading', { name: 'Credentials', level: 1 }));
+    const opened = await openSignedIn(browser, t.url, t.adminKey, 'Credentials');
+    contexts.push(opened.context);
+    pageErrors = opened.errors;
+    const page = opened.page;
     await page.waitForFunction(() => !document.body.textContent?.includes('Loading credentials'));
     return page;
   };

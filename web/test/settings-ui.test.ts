@@ -8,7 +8,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp, webhookFlow } from '../../test/helpers/app.ts';
 import { eventually } from '../../test/helpers/receiver.ts';
-import { collectPageErrors, launchChromium, requireBuiltUi, screenshot, shown } from './helpers/browser.ts';
+import { launchChromium, openSignedIn, requireBuiltUi, screenshot, shown } from './helpers/browser.ts';
 
 const TEST_TIMEOUT_MS = 90_000;
 
@@ -36,16 +36,10 @@ describe('Settings screen in Chromium', () => {
   });
 
   const settingsPage = async (): Promise<Page> => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    contexts.push(context);
-    const page = await context.newPage();
-    page.setDefaultTimeout(20_000);
-    pageErrors = collectPageErrors(page);
-    await page.goto(`${t.url}/flows`);
-    await page.getByLabel('API key').fill(t.adminKey);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Settings' }).click();
-    await shown(page.getByRole('heading', { name: 'Settings', level: 1 }));
+    const opened = await openSignedIn(browser, t.url, t.adminKey, 'Settings');
+    contexts.push(opened.context);
+    pageErrors = opened.errors;
+    const page = opened.page;
     await shown(page.getByRole('button', { name: 'Save settings' }));
     return page;
   };

@@ -6,6 +6,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { type Api, errorText } from '../api.ts';
 import { Dialog } from '../Dialog.tsx';
+import { formatTime } from '../format.ts';
 import { useToast } from '../toasts.tsx';
 
 export type Credential = {
@@ -93,13 +94,6 @@ function dataOf(type: string, values: Record<string, string>): Record<string, un
   return data;
 }
 
-function formatTime(iso: string): string {
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime())
-    ? iso
-    : d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-}
-
 export function CredentialsPage({ api }: { api: Api }) {
   const toast = useToast();
   const [items, setItems] = useState<Credential[] | null>(null);
@@ -182,8 +176,8 @@ export function CredentialsPage({ api }: { api: Api }) {
         <div>
           <h1 id="credentials-title">Credentials</h1>
           <p className="muted">
-            Secrets that webhook nodes check inbound requests with. They are stored encrypted and never
-            shown again — only their last four characters.
+            Secrets that webhook nodes check inbound requests with. They are stored encrypted and never shown
+            again — only their last four characters.
           </p>
         </div>
         <button type="button" className="button button-primary" onClick={openAdd}>
@@ -206,8 +200,8 @@ export function CredentialsPage({ api }: { api: Api }) {
         <div className="empty">
           <h2>No credentials yet</h2>
           <p className="muted">
-            Add the secret a sender signs with (GitHub, Stripe, Standard Webhooks, HMAC) or the password
-            it sends, then pick it in a webhook node.
+            Add the secret a sender signs with (GitHub, Stripe, Standard Webhooks, HMAC) or the password it
+            sends, then pick it in a webhook node.
           </p>
           <button type="button" className="button button-primary" onClick={openAdd}>
             Add your first credential

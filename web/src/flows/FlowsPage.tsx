@@ -3,6 +3,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { type Api, errorText, type Flow, type Page } from '../api.ts';
 import { copyText } from '../clipboard.ts';
 import { Dialog } from '../Dialog.tsx';
+import { formatTime } from '../format.ts';
 import { useToast } from '../toasts.tsx';
 
 const PAGE_SIZE = 50;
@@ -22,13 +23,6 @@ function newFlowDocument(name: string) {
     ],
     edges: [],
   };
-}
-
-function formatTime(iso: string): string {
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime())
-    ? iso
-    : d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 }
 
 export function FlowsPage({ api }: { api: Api }) {

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 
 export const CHROMIUM_PATH = process.env.HOOKFLOW_CHROMIUM ?? '/usr/bin/chromium';
 const WEB = fileURLToPath(new URL('../../', import.meta.url));
@@ -67,4 +67,26 @@ export function collectPageErrors(page: Page): string[] {
       errors.push(`console: ${msg.text()}`);
   });
   return errors;
+}
+
+/**
+ * A new browser context (its own sessionStorage) signed in with `key` and moved to a section by
+ * its link in the main navigation; the caller closes `context` and checks `errors`.
+ */
+export async function openSignedIn(
+  browser: Browser,
+  appUrl: string,
+  key: string,
+  section: string,
+): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(20_000);
+  const errors = collectPageErrors(page);
+  await page.goto(`${appUrl}/flows`);
+  await page.getByLabel('API key').fill(key);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: section }).click();
+  await shown(page.getByRole('heading', { name: section, level: 1 }));
+  return { context, page, errors };
 }
