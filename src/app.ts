@@ -315,8 +315,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
     registerTenantRoutes(api, docs, database);
     registerCredentialRoutes(api, docs, database, secretKey);
     registerFlowRoutes(api, docs, database, config.publicUrl);
-    registerRunRoutes(api, docs, database, now);
-    registerEndpointRoutes(api, docs, database, secretKey);
+    registerRunRoutes(api, docs, database, now, metrics);
+    registerEndpointRoutes(api, docs, database, secretKey, now);
     registerEventRoutes(api, docs, database, now);
     registerMessageRoutes(api, docs, database, now);
   });

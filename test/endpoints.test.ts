@@ -399,6 +399,19 @@ describe('update, rotate, delete', () => {
     expect(rowText(await rawRow(created.body.id))).not.toContain(old.slice(6));
   });
 
+  it("dates the old secret's expiry from the app's clock", async () => {
+    const at = Date.parse('2027-03-01T12:00:00Z');
+    const clocked = await startTestApp({ now: () => at });
+    try {
+      const created = await clocked.api('POST', '/api/v1/endpoints', base);
+      const rotated = await clocked.api('POST', `/api/v1/endpoints/${created.body.id}/rotate-secret`);
+      expect(rotated.status).toBe(200);
+      expect(rotated.body.previous_secret_expires_at).toBe('2027-03-02T12:00:00.000Z');
+    } finally {
+      await clocked.close();
+    }
+  });
+
   it('deletes with 204, then 404', async () => {
     const created = await t.api('POST', '/api/v1/endpoints', base);
     const del = await t.api('DELETE', `/api/v1/endpoints/${created.body.id}`);

@@ -84,7 +84,8 @@ describe('local hand-off of accepted runs', () => {
     });
     const f = await flow();
     const ids = await Promise.all([1, 2].map((n) => post(f.webhooks[0].url, n)));
-    for (const id of ids) expect(await row(id)).toMatchObject({ status: 'running', locked_by: 'dead-process' });
+    for (const id of ids)
+      expect(await row(id)).toMatchObject({ status: 'running', locked_by: 'dead-process' });
     t.app.hookflow.committer.setLocalRunner(realRunner);
     t.app.hookflow.worker!.poke();
     for (const id of ids) {

@@ -494,6 +494,75 @@ describe('retention', () => {
   });
 });
 
+describe('the messages a run caused', () => {
+  it('run_id lists the events of that run only, and another tenant sees none of them', async () => {
+    const { key } = await newTenant('Runner');
+    const other = await newTenant('Bystander');
+    const rcv = await receiver();
+    // Subscribed to everything, so the run also publishes webhook.received and run.started.
+    const ep = await endpoint(key, rcv.url, ['*']);
+    const flow = await t.api(
+      'POST',
+      '/api/v1/flows',
+      {
+        name: 'Run messages',
+        nodes: [
+          { id: 'webhook_1', type: 'webhook', position: { x: 0, y: 0 }, config: { methods: ['POST'] } },
+        ],
+        edges: [],
+      },
+      key,
+    );
+    expect(flow.status).toBe(201);
+    const hook = flow.body.webhooks[0].url as string;
+    const trigger = async () => {
+      const r = await fetch(hook, {
+        method: 'POST',
+        body: '{"n":1}',
+        headers: { 'content-type': 'application/json' },
+      });
+      expect(r.status).toBe(200);
+      const runId = ((await r.json()) as { run_id: string }).run_id;
+      await eventually(
+        async () => (await t.api('GET', `/api/v1/runs/${runId}`, undefined, key)).body.status === 'succeeded',
+        15_000,
+        `run ${runId} succeeded`,
+      );
+      return runId;
+    };
+    const first = await trigger();
+    const second = await trigger();
+    const byRun = async (runId: string, k = key) => {
+      const r = await t.api('GET', `/api/v1/messages?run_id=${runId}`, undefined, k);
+      expect(r.status).toBe(200);
+      return r.body.data as { id: string; event_type: string }[];
+    };
+    const mine = await byRun(first);
+    expect(mine.map((m) => m.event_type).sort()).toEqual([
+      'flow.completed',
+      'run.started',
+      'webhook.received',
+    ]);
+    for (const m of mine) expect((await message(key, m.id)).payload.current_context.run_id).toBe(first);
+    const completed = mine.find((m) => m.event_type === 'flow.completed')!;
+    await deliveryReaches(key, completed.id, ep, 'delivered');
+    // The other run's messages are not among them; with other filters they combine.
+    const theirsToo = await byRun(second);
+    expect(theirsToo.some((m) => mine.some((x) => x.id === m.id))).toBe(false);
+    const combined = await t.api(
+      'GET',
+      `/api/v1/messages?run_id=${first}&event_type=flow.completed&endpoint_id=${ep}`,
+      undefined,
+      key,
+    );
+    expect(combined.body.data.map((m: { id: string }) => m.id)).toEqual([completed.id]);
+    expect(await byRun('run_nope')).toEqual([]);
+
+    // Tenant isolation: another tenant's key sees none of this run's messages.
+    expect(await byRun(first, other.key)).toEqual([]);
+  });
+});
+
 describe('tenant isolation and validation', () => {
   let mine: { tenantId: string; key: string };
   let theirs: { tenantId: string; key: string };
@@ -556,6 +625,8 @@ describe('tenant isolation and validation', () => {
       ['POST', '/api/v1/events', 'not json'],
       ['GET', '/api/v1/messages?limit=0'],
       ['GET', '/api/v1/messages?limit=501'],
+      ['GET', '/api/v1/messages?run_id='],
+      ['GET', `/api/v1/messages?run_id=${'r'.repeat(101)}`],
       ['GET', `/api/v1/messages/${msg}/attempts?limit=abc`],
       ['POST', `/api/v1/messages/${msg}/retry`, {}],
       ['POST', `/api/v1/messages/${msg}/retry`, { endpoint_id: 7 }],

@@ -167,6 +167,21 @@ describe('GET /metrics', () => {
     expect(sample(text, 'hookflow_runs_finished_total', { status: 'succeeded' })).toBe(0);
   });
 
+  it('runs cancelled through the API are counted as finished with status cancelled, once each', async () => {
+    const t = await app(); // no workers: the runs stay queued until cancelled
+    const flow = await orderFlow(t);
+    const before = await scrape(t);
+    expect(sample(before.text, 'hookflow_runs_finished_total', { status: 'cancelled' })).toBe(0);
+    const accepted = await post(flow.url, { order: { id: 'C1' } });
+    expect(accepted.status).toBe(200);
+    const runId = ((await accepted.json()) as { run_id: string }).run_id;
+    expect((await t.api('POST', `/api/v1/runs/${runId}/cancel`)).status).toBe(200);
+    // A second cancel is refused (409) and not counted again.
+    expect((await t.api('POST', `/api/v1/runs/${runId}/cancel`)).status).toBe(409);
+    const after = await scrape(t);
+    expect(sample(after.text, 'hookflow_runs_finished_total', { status: 'cancelled' })).toBe(1);
+  });
+
   it('with HOOKFLOW_METRICS_TOKEN it takes only Authorization: Bearer <token>', async () => {
     const token = 'metrics-token-0123456789abcdef';
     const t = await app({ env: { HOOKFLOW_METRICS_TOKEN: token } });

@@ -29,11 +29,23 @@ describe('migrations', () => {
     ]);
   });
 
-  it.skipIf(usingPostgres)('a server without lz4 (embedded PGlite) keeps the default and migrates', async () => {
-    expect((await compression()).every((r) => r.c === '')).toBe(true);
-    const applied = await sql<{ name: string }>`select name from hookflow_migrations order by name`.execute(
+  it.skipIf(usingPostgres)(
+    'a server without lz4 (embedded PGlite) keeps the default and migrates',
+    async () => {
+      expect((await compression()).every((r) => r.c === '')).toBe(true);
+      const applied = await sql<{ name: string }>`select name from hookflow_migrations order by name`.execute(
+        db.database.db,
+      );
+      expect(applied.rows.map((r) => r.name)).toContain('0004_lz4');
+    },
+  );
+
+  it('the messages of a run are found through an index on (tenant_id, context->>run_id)', async () => {
+    const r = await sql<{ indexdef: string }>`
+      select indexdef from pg_indexes where tablename = 'events' and indexname = 'events_tenant_run'`.execute(
       db.database.db,
     );
-    expect(applied.rows.map((r) => r.name)).toContain('0004_lz4');
+    expect(r.rows).toHaveLength(1);
+    expect(r.rows[0].indexdef).toMatch(/\(tenant_id, \(\(context ->> 'run_id'::text\)\)\)/);
   });
 });

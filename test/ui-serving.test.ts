@@ -3,7 +3,7 @@
  * headers, index.html for every other path of the app (a deep link), and the server's own paths
  * (/api, /hooks, /healthz, /readyz, /metrics) answering exactly as before, in JSON.
  */
-import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -23,7 +23,11 @@ function encodeTime(ms: number): string {
 /** 40 bits (5 bytes from `at`) → 8 base32 chars; exact in a double, no BigInt. */
 function encode40(bytes: Buffer, at: number): string {
   let n =
-    bytes[at] * 2 ** 32 + bytes[at + 1] * 2 ** 24 + bytes[at + 2] * 2 ** 16 + bytes[at + 3] * 2 ** 8 + bytes[at + 4];
+    bytes[at] * 2 ** 32 +
+    bytes[at + 1] * 2 ** 24 +
+    bytes[at + 2] * 2 ** 16 +
+    bytes[at + 3] * 2 ** 8 +
+    bytes[at + 4];
   let out = '';
   for (let i = 0; i < 8; i++) {
     out = ALPHABET[n % 32] + out;

@@ -104,7 +104,9 @@ describe('outbound HTTP client', () => {
     const client = new OutboundClient({ allowPrivateTargets: ['127.0.0.1/32'] });
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 100);
-    const err = await client.request({ method: 'GET', url: `${base}/slow`, signal: ac.signal }).catch((e) => e);
+    const err = await client
+      .request({ method: 'GET', url: `${base}/slow`, signal: ac.signal })
+      .catch((e) => e);
     expect(err).toBeInstanceOf(OutboundError);
     expect(err.message).toMatch(/aborted/);
     await client.close();

@@ -72,15 +72,17 @@ const deliveryIdSql = (messageId: string, endpointId: string) =>
 
 /**
  * Newest first; the cursor is the last id of the previous page (event ids are time-ordered).
- * `endpointId` keeps messages that have a delivery to that endpoint.
+ * `endpointId` keeps messages that have a delivery to that endpoint; `runId` the messages a run
+ * caused (its `context.run_id`, indexed by events_tenant_run).
  */
 export async function listMessages(
   database: Database,
   tenantId: string,
-  opts: { eventType?: string; endpointId?: string; limit: number; cursor?: string },
+  opts: { eventType?: string; endpointId?: string; runId?: string; limit: number; cursor?: string },
 ): Promise<MessageListItem[]> {
   const where: RawBuilder<unknown>[] = [sql`e.tenant_id = ${tenantId}`];
   if (opts.eventType) where.push(sql`e.event_type = ${opts.eventType}`);
+  if (opts.runId) where.push(sql`e.context ->> 'run_id' = ${opts.runId}`);
   if (opts.cursor) where.push(sql`e.id < ${opts.cursor}`);
   if (opts.endpointId)
     where.push(sql`exists (select 1 from deliveries x
@@ -304,6 +306,7 @@ const idParam = z.string().trim().min(1).max(100);
 const listQuery = z.object({
   event_type: z.string().trim().min(1).max(200).optional(),
   endpoint_id: idParam.optional(),
+  run_id: idParam.optional(),
   limit: limitSchema,
   cursor: z.string().max(100).optional(),
 });
@@ -346,6 +349,7 @@ export function registerMessageRoutes(
       const rows = await listMessages(database, p.tenantId, {
         eventType: q.event_type,
         endpointId: q.endpoint_id,
+        runId: q.run_id,
         limit: q.limit,
         cursor: q.cursor,
       });

@@ -241,10 +241,15 @@ export class DeliveryWorker {
     }
     const results = await Promise.all(sends);
     const recordedAt = this.now();
-    const failingSince = await recordAttempts(db, this.workerId, new Date(recordedAt), results, (r) =>
-      // News of a failure does not make more news: two failing endpoints must not feed each other
-      // an endless chain of exhausted events.
-      r.status === 'failed' && !r.manual && r.responseStatus !== 410 && !FAILURE_EVENTS.has(r.eventType),
+    const failingSince = await recordAttempts(
+      db,
+      this.workerId,
+      new Date(recordedAt),
+      results,
+      (r) =>
+        // News of a failure does not make more news: two failing endpoints must not feed each other
+        // an endless chain of exhausted events.
+        r.status === 'failed' && !r.manual && r.responseStatus !== 410 && !FAILURE_EVENTS.has(r.eventType),
     );
     if (metrics)
       results.forEach((r, i) => {

@@ -5,6 +5,7 @@ import { HttpError, notFound } from '../api/errors.ts';
 import { type ApiDocs, limitSchema, page, principal, validate } from '../api/http.ts';
 import { newId } from '../core/ids.ts';
 import type { Database } from '../db/connect.ts';
+import type { RunApiMetrics } from '../metrics/metrics.ts';
 import { cancelRun, getRun, listRuns, rerunRun } from './runsStore.ts';
 
 const listQuery = z.object({
@@ -19,6 +20,7 @@ export function registerRunRoutes(
   docs: ApiDocs,
   database: Database,
   now: () => number = Date.now,
+  metrics?: RunApiMetrics,
 ): void {
   docs.route(
     app,
@@ -85,6 +87,7 @@ export function registerRunRoutes(
           status: run.status,
         });
       }
+      metrics?.runCancelled();
       return getRun(database, p.tenantId, id);
     },
   );

@@ -12,6 +12,8 @@ import type { Database } from '../db/connect.ts';
 import { isDatabaseUnavailable } from '../db/errors.ts';
 import type { OutboundClient } from '../delivery/httpClient.ts';
 import { SubscriptionCache } from '../delivery/subscriptions.ts';
+import type { LocalRunner } from '../ingest/groupCommit.ts';
+import type { RunMetrics } from '../metrics/metrics.ts';
 import {
   advanceRun,
   type EngineEffects,
@@ -21,8 +23,6 @@ import {
   type RunResponse,
   type RunState,
 } from './engine.ts';
-import type { RunMetrics } from '../metrics/metrics.ts';
-import type { LocalRunner } from '../ingest/groupCommit.ts';
 import { FlowPlanCache } from './planCache.ts';
 import { signalRunResponse } from './responses.ts';
 import {

@@ -102,7 +102,7 @@ export class HookCache {
       name: row.name,
       enabled: row.enabled,
       version: row.version,
-      maxConcurrency: ((row.settings as { max_concurrency?: number | null } | null)?.max_concurrency ?? null),
+      maxConcurrency: (row.settings as { max_concurrency?: number | null } | null)?.max_concurrency ?? null,
       firstNodeId: nodes[0]?.id,
       nodes: new Map(),
     };

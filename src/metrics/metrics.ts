@@ -25,6 +25,12 @@ export interface RunMetrics {
   runFinished(status: 'succeeded' | 'failed', seconds: number): void;
 }
 
+/** What the management API reports about runs. */
+export interface RunApiMetrics {
+  /** A queued or running run was cancelled through this process's API. */
+  runCancelled(): void;
+}
+
 /**
  * How a delivery moved on: delivered (2xx), retrying (the attempt failed, another is scheduled),
  * failed (given up: schedule exhausted, 410, a failed manual retry, or the endpoint is disabled),
@@ -59,7 +65,7 @@ export type MetricsOptions = {
   processMetrics?: boolean;
 };
 
-export class HookflowMetrics implements IngestMetrics, RunMetrics, DeliveryMetrics {
+export class HookflowMetrics implements IngestMetrics, RunMetrics, RunApiMetrics, DeliveryMetrics {
   readonly registry = new Registry();
   /**
    * Inbound counts per flow and status, kept as plain numbers: the hot path does two Map lookups
@@ -100,11 +106,11 @@ export class HookflowMetrics implements IngestMetrics, RunMetrics, DeliveryMetri
     });
     this.runsFinished = new Counter({
       name: 'hookflow_runs_finished_total',
-      help: "Runs ended by this process's run workers, by final status",
+      help: "Runs ended, by final status: succeeded and failed by this process's run workers, cancelled through this process's API",
       labelNames: ['status'],
       registers,
     });
-    for (const status of ['succeeded', 'failed']) this.runsFinished.inc({ status }, 0);
+    for (const status of ['succeeded', 'failed', 'cancelled']) this.runsFinished.inc({ status }, 0);
     this.runSeconds = new Histogram({
       name: 'hookflow_run_duration_seconds',
       help: 'Run started → ended (time asleep in a delay included)',
@@ -191,6 +197,10 @@ export class HookflowMetrics implements IngestMetrics, RunMetrics, DeliveryMetri
 
   runStored(seconds: number): void {
     this.ingestSeconds.observe(seconds);
+  }
+
+  runCancelled(): void {
+    this.runsFinished.inc({ status: 'cancelled' });
   }
 
   runFinished(status: 'succeeded' | 'failed', seconds: number): void {

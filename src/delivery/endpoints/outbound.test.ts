@@ -16,7 +16,8 @@ describe('outbound signatures', () => {
       'webhook-timestamp': String(Math.floor(ts.getTime() / 1000)),
       'webhook-signature': header,
     };
-    for (const secret of [a, b]) expect(new Webhook(secret).verify(payload, headers)).toEqual(JSON.parse(payload));
+    for (const secret of [a, b])
+      expect(new Webhook(secret).verify(payload, headers)).toEqual(JSON.parse(payload));
     expect(() => new Webhook(generateSigningSecret()).verify(payload, headers)).toThrow();
   });
 
@@ -24,7 +25,9 @@ describe('outbound signatures', () => {
     const secret = generateSigningSecret();
     const ts = new Date('2026-11-23T10:00:00Z');
     for (const payload of ['', '{}', 'x'.repeat(5000), '{"ü":"\\u0000"}'])
-      expect(signPayload([secret], 'msg_x', ts, payload)).toBe(new Webhook(secret).sign('msg_x', ts, payload));
+      expect(signPayload([secret], 'msg_x', ts, payload)).toBe(
+        new Webhook(secret).sign('msg_x', ts, payload),
+      );
   });
 
   it('builds a request whose signature headers verify and cannot be overridden by custom headers', () => {

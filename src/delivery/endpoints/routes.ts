@@ -133,6 +133,7 @@ export function registerEndpointRoutes(
   docs: ApiDocs,
   database: Database,
   secretKey: Buffer,
+  now: () => number = Date.now,
 ): void {
   registerEndpointCheckRoute(app, docs, {
     database,
@@ -232,6 +233,7 @@ export function registerEndpointRoutes(
         secretKey,
         p.tenantId,
         (req.params as { id: string }).id,
+        { nowMs: now() },
       );
       if (!rotated) throw notFound('Endpoint');
       return rotated;
