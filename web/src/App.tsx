@@ -1,13 +1,23 @@
-import { useEffect, useMemo, useState } from 'react';
+import { lazy, Suspense, useEffect, useMemo, useState } from 'react';
 import { createApi } from './api.ts';
 import { CredentialsPage } from './credentials/CredentialsPage.tsx';
+import { EndpointsPage } from './endpoints/EndpointsPage.tsx';
 import { FlowsPage } from './flows/FlowsPage.tsx';
 import { Layout } from './Layout.tsx';
+import { MessageDetailPage } from './messages/MessageDetailPage.tsx';
+import { MessagesPage } from './messages/MessagesPage.tsx';
 import { Link, navigate, usePath } from './router.tsx';
+import { RunDetailPage } from './runs/RunDetailPage.tsx';
+import { RunsPage } from './runs/RunsPage.tsx';
+import { SignIn } from './SignIn.tsx';
 import { storedKey, storeKey } from './session.ts';
 import { SettingsPage } from './settings/SettingsPage.tsx';
-import { SignIn } from './SignIn.tsx';
 import { ToastProvider } from './toasts.tsx';
+
+/** The canvas (and React Flow with it) loads only when a flow is opened. */
+const FlowEditorPage = lazy(() =>
+  import('./canvas/FlowEditorPage.tsx').then((m) => ({ default: m.FlowEditorPage })),
+);
 
 function NotFound({ path }: { path: string }) {
   return (
@@ -56,6 +66,28 @@ export function App() {
         <Layout path={path} onSignOut={() => signOut('Signed out.')}>
           {path === '/flows' || path === '/' ? (
             <FlowsPage api={api} />
+          ) : path.startsWith('/flows/') ? (
+            <Suspense fallback={<p className="muted">Loading the canvas…</p>}>
+              <FlowEditorPage
+                key={path}
+                api={api}
+                flowId={decodeURIComponent(path.slice('/flows/'.length))}
+              />
+            </Suspense>
+          ) : path === '/runs' ? (
+            <RunsPage api={api} />
+          ) : path.startsWith('/runs/') ? (
+            <RunDetailPage api={api} id={decodeURIComponent(path.slice('/runs/'.length))} />
+          ) : path === '/endpoints' ? (
+            <EndpointsPage api={api} />
+          ) : path === '/messages' ? (
+            <MessagesPage api={api} />
+          ) : path.startsWith('/messages/') ? (
+            <MessageDetailPage
+              key={path}
+              api={api}
+              id={decodeURIComponent(path.slice('/messages/'.length))}
+            />
           ) : path === '/credentials' ? (
             <CredentialsPage api={api} />
           ) : path === '/settings' ? (

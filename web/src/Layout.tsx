@@ -2,9 +2,12 @@
 import type { ReactNode } from 'react';
 import { Link } from './router.tsx';
 
-/** Only screens that exist are listed; the others of SPEC §8 arrive with their screens. */
+/** The sections of SPEC §8, in its order. */
 const SECTIONS = [
   { path: '/flows', label: 'Flows' },
+  { path: '/runs', label: 'Runs' },
+  { path: '/endpoints', label: 'Webhook Settings' },
+  { path: '/messages', label: 'Messages' },
   { path: '/credentials', label: 'Credentials' },
   { path: '/settings', label: 'Settings' },
 ];

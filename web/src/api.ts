@@ -8,6 +8,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** The whole error body, for details beside msg and code (a flow's `errors`, say). */
+    readonly body: Record<string, unknown> = {},
   ) {
     super(message);
   }
@@ -56,7 +58,12 @@ export function createApi(key: string, onUnauthorized?: (msg: string) => void): 
         typeof err.msg === 'string' && err.msg
           ? err.msg
           : `The server answered ${res.status} ${res.statusText}`.trim();
-      const apiError = new ApiError(res.status, typeof err.code === 'string' ? err.code : 'error', msg);
+      const apiError = new ApiError(
+        res.status,
+        typeof err.code === 'string' ? err.code : 'error',
+        msg,
+        parsed && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : {},
+      );
       if (res.status === 401) onUnauthorized?.(msg);
       throw apiError;
     }

@@ -3,7 +3,25 @@ import { type MouseEvent, type ReactNode, useEffect, useState } from 'react';
 
 const listeners = new Set<() => void>();
 
+/** A screen with unsaved work asks before a link takes the person elsewhere. */
+let leaveGuard: string | null = null;
+
+export function useLeaveGuard(message: string | null): void {
+  useEffect(() => {
+    if (!message) return;
+    leaveGuard = message;
+    const warn = (e: BeforeUnloadEvent) => e.preventDefault();
+    window.addEventListener('beforeunload', warn);
+    return () => {
+      if (leaveGuard === message) leaveGuard = null;
+      window.removeEventListener('beforeunload', warn);
+    };
+  }, [message]);
+}
+
 export function navigate(path: string, opts: { replace?: boolean } = {}): void {
+  if (leaveGuard && path !== location.pathname + location.search && !window.confirm(leaveGuard)) return;
+  leaveGuard = null;
   if (opts.replace) history.replaceState(null, '', path);
   else history.pushState(null, '', path);
   for (const l of listeners) l();

@@ -1,9 +1,11 @@
 /** Flows: list, search (name, id or a pasted hook URL), enable/disable, copy URL, add, delete. */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { type Api, errorText, type Flow, type Page } from '../api.ts';
+import { useBusyIds } from '../busy.ts';
 import { copyText } from '../clipboard.ts';
 import { Dialog } from '../Dialog.tsx';
 import { formatTime } from '../format.ts';
+import { Link } from '../router.tsx';
 import { useToast } from '../toasts.tsx';
 
 const PAGE_SIZE = 50;
@@ -31,7 +33,7 @@ export function FlowsPage({ api }: { api: Api }) {
   const [flows, setFlows] = useState<Flow[] | null>(null);
   const [nextCursor, setNextCursor] = useState<string | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
-  const [busyIds, setBusyIds] = useState<Set<string>>(new Set());
+  const [busyIds, markBusy] = useBusyIds();
   const [adding, setAdding] = useState(false);
   const [newName, setNewName] = useState('');
   const [addError, setAddError] = useState<string | null>(null);
@@ -64,14 +66,6 @@ export function FlowsPage({ api }: { api: Api }) {
     const t = setTimeout(() => load(search), search ? 250 : 0);
     return () => clearTimeout(t);
   }, [search, load]);
-
-  const markBusy = (id: string, busy: boolean) =>
-    setBusyIds((s) => {
-      const next = new Set(s);
-      if (busy) next.add(id);
-      else next.delete(id);
-      return next;
-    });
 
   const toggle = async (flow: Flow) => {
     markBusy(flow.id, true);
@@ -204,7 +198,9 @@ export function FlowsPage({ api }: { api: Api }) {
             <tbody>
               {flows.map((f) => (
                 <tr key={f.id} data-flow-id={f.id}>
-                  <td className="cell-name">{f.name}</td>
+                  <td className="cell-name">
+                    <Link to={`/flows/${encodeURIComponent(f.id)}`}>{f.name}</Link>
+                  </td>
                   <td>
                     <code>{f.id}</code>
                   </td>

@@ -86,7 +86,10 @@ export async function openSignedIn(
   await page.goto(`${appUrl}/flows`);
   await page.getByLabel('API key').fill(key);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: section }).click();
-  await shown(page.getByRole('heading', { name: section, level: 1 }));
+  await page
+    .getByRole('navigation', { name: 'Main' })
+    .getByRole('link', { name: section, exact: true })
+    .click();
+  await shown(page.getByRole('heading', { name: section, level: 1, exact: true }));
   return { context, page, errors };
 }

@@ -1,0 +1,118 @@
+/** The components: a side panel to drag them from (or click), and the plus button's searchable picker. */
+import { type DragEvent, useEffect, useRef, useState } from 'react';
+import { COMPONENTS, type Component, type NodeType } from './document.ts';
+
+export const DRAG_TYPE = 'application/x-hookflow-component';
+
+export function ComponentsPanel({ onPick }: { onPick: (t: NodeType) => void }) {
+  const start = (e: DragEvent, type: NodeType) => {
+    e.dataTransfer.setData(DRAG_TYPE, type);
+    e.dataTransfer.effectAllowed = 'move';
+  };
+  return (
+    <aside className="components" aria-label="Components">
+      <h2>Components</h2>
+      <p className="muted">Drag onto the canvas, or click to add.</p>
+      <ul>
+        {COMPONENTS.map((c) => (
+          <li key={c.type}>
+            <button
+              type="button"
+              className={`component component-${c.type}`}
+              draggable
+              onDragStart={(e) => start(e, c.type)}
+              onClick={() => onPick(c.type)}
+              title={c.description}
+            >
+              {c.label}
+            </button>
+          </li>
+        ))}
+      </ul>
+    </aside>
+  );
+}
+
+function matches(c: Component, q: string): boolean {
+  const s = q.trim().toLowerCase();
+  if (!s) return true;
+  return [c.label, c.type, c.description].some((x) => x.toLowerCase().includes(s));
+}
+
+export function ComponentPicker(props: {
+  open: boolean;
+  onClose: () => void;
+  onPick: (t: NodeType) => void;
+}) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const [query, setQuery] = useState('');
+  const [active, setActive] = useState(0);
+  useEffect(() => {
+    const d = ref.current;
+    if (!d) return;
+    if (props.open && !d.open) {
+      setQuery('');
+      setActive(0);
+      d.showModal();
+    }
+    if (!props.open && d.open) d.close();
+  }, [props.open]);
+  const found = COMPONENTS.filter((c) => matches(c, query));
+  const pick = (c: Component | undefined) => {
+    if (c) props.onPick(c.type);
+  };
+  return (
+    <dialog ref={ref} className="dialog picker" aria-label="Add a component" onClose={props.onClose}>
+      {props.open && (
+        <>
+          <h2>Add a component</h2>
+          <input
+            type="search"
+            className="search"
+            aria-label="Search components"
+            placeholder="Search: http, respond, delay…"
+            value={query}
+            autoFocus
+            onChange={(e) => {
+              setQuery(e.target.value);
+              setActive(0);
+            }}
+            onKeyDown={(e) => {
+              if (e.key === 'ArrowDown') {
+                e.preventDefault();
+                setActive((a) => Math.min(a + 1, found.length - 1));
+              } else if (e.key === 'ArrowUp') {
+                e.preventDefault();
+                setActive((a) => Math.max(a - 1, 0));
+              } else if (e.key === 'Enter') {
+                e.preventDefault();
+                pick(found[active]);
+              }
+            }}
+          />
+          <ul className="picker-list" aria-label="Components found">
+            {found.map((c, i) => (
+              <li key={c.type}>
+                <button
+                  type="button"
+                  className={`picker-item${i === active ? ' picker-item-active' : ''}`}
+                  onClick={() => pick(c)}
+                  onMouseEnter={() => setActive(i)}
+                >
+                  <strong>{c.label}</strong>
+                  <span className="muted">{c.description}</span>
+                </button>
+              </li>
+            ))}
+            {found.length === 0 && <li className="muted">No component matches “{query}”.</li>}
+          </ul>
+          <div className="dialog-actions">
+            <button type="button" className="button" onClick={props.onClose}>
+              Cancel
+            </button>
+          </div>
+        </>
+      )}
+    </dialog>
+  );
+}

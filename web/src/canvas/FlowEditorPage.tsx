@@ -1,0 +1,510 @@
+/**
+ * The flow canvas (`/flows/<id>`): components dragged in from the side panel or picked with the
+ * plus button, nodes labelled by their ids, edges drawn by dragging from handle to handle, a panel
+ * for the selected node (or the flow's settings), and Save — the API's validation errors are
+ * shown on the nodes they name.
+ */
+import '@xyflow/react/dist/style.css';
+import './canvas.css';
+import {
+  addEdge,
+  Background,
+  type Connection,
+  Controls,
+  type NodeChange,
+  ReactFlow,
+  ReactFlowProvider,
+  useEdgesState,
+  useNodesState,
+  useReactFlow,
+} from '@xyflow/react';
+import { type DragEvent, useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { type Api, ApiError, errorText, type Page } from '../api.ts';
+import { Link, useLeaveGuard } from '../router.tsx';
+import { useToast } from '../toasts.tsx';
+import { ComponentPicker, ComponentsPanel, DRAG_TYPE } from './ComponentPicker.tsx';
+import {
+  type CanvasEdge,
+  type CanvasNode,
+  COMPONENT_BY_TYPE,
+  type Config,
+  edgeId,
+  edgeLabel,
+  type FlowDoc,
+  type FlowProblem,
+  type FlowSettings,
+  fromCanvas,
+  initialWhen,
+  type NodeType,
+  nextNodeId,
+  toCanvas,
+} from './document.ts';
+import { FlowSettingsPanel } from './panels/FlowSettingsPanel.tsx';
+import { Problems, TemplateHints } from './panels/fields.tsx';
+import { type PanelContext, STEP_PANELS } from './panels/StepPanels.tsx';
+import { WebhookPanel } from './panels/WebhookPanel.tsx';
+import { StepNode } from './StepNode.tsx';
+
+const NODE_TYPES = { step: StepNode };
+
+type Catalog = Omit<PanelContext, 'outgoing' | 'setWhen'>;
+
+export function FlowEditorPage(props: { api: Api; flowId: string }) {
+  return (
+    <ReactFlowProvider>
+      <Editor {...props} />
+    </ReactFlowProvider>
+  );
+}
+
+function Editor({ api, flowId }: { api: Api; flowId: string }) {
+  const toast = useToast();
+  const flowApi = useReactFlow<CanvasNode, CanvasEdge>();
+  const [flow, setFlow] = useState<FlowDoc | null>(null);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const [nodes, setNodes, onNodesChange] = useNodesState<CanvasNode>([]);
+  const [edges, setEdges, onEdgesChange] = useEdgesState<CanvasEdge>([]);
+  const [name, setName] = useState('');
+  const [enabled, setEnabled] = useState(true);
+  const [settings, setSettings] = useState<FlowSettings | null>(null);
+  const [dirty, setDirty] = useState(false);
+  const [saving, setSaving] = useState(false);
+  const [problems, setProblems] = useState<FlowProblem[]>([]);
+  const [selectedId, setSelectedId] = useState<string | null>(null);
+  const [pickerOpen, setPickerOpen] = useState(false);
+  const [catalog, setCatalog] = useState<Catalog>({ credentials: [], endpoints: [], eventTypes: [] });
+  const wrapper = useRef<HTMLDivElement>(null);
+
+  const load = useCallback(async () => {
+    try {
+      const f = await api<FlowDoc>('GET', `/flows/${encodeURIComponent(flowId)}`);
+      const c = toCanvas(f);
+      setFlow(f);
+      setNodes(c.nodes);
+      setEdges(c.edges);
+      setName(f.name);
+      setEnabled(f.enabled);
+      setSettings(f.settings);
+      setDirty(false);
+      setProblems([]);
+      setLoadError(null);
+    } catch (err) {
+      setLoadError(errorText(err));
+    }
+  }, [api, flowId, setNodes, setEdges]);
+
+  useEffect(() => {
+    load();
+  }, [load]);
+
+  // What the panels offer in their dropdowns; a list that fails to load only leaves its dropdown empty.
+  useEffect(() => {
+    let live = true;
+    Promise.allSettled([
+      api<{ data: Catalog['credentials'] }>('GET', '/credentials'),
+      api<Page<Catalog['endpoints'][number]>>('GET', '/endpoints?limit=200'),
+      api<{ data: { name: string }[] }>('GET', '/event-types'),
+    ]).then(([c, e, t]) => {
+      if (!live) return;
+      setCatalog({
+        credentials: c.status === 'fulfilled' ? c.value.data : [],
+        endpoints: e.status === 'fulfilled' ? e.value.data : [],
+        eventTypes: t.status === 'fulfilled' ? t.value.data.map((x) => x.name) : [],
+      });
+    });
+    return () => {
+      live = false;
+    };
+  }, [api]);
+
+  // Leaving with unsaved changes asks first (a link in the app, a reload, closing the tab).
+  useLeaveGuard(dirty ? 'This flow has unsaved changes. Leave without saving them?' : null);
+
+  const showProblems = useCallback(
+    (list: FlowProblem[]) => {
+      setProblems(list);
+      setNodes((ns) =>
+        ns.map((n) => ({ ...n, data: { ...n.data, problems: list.filter((p) => p.node === n.id) } })),
+      );
+    },
+    [setNodes],
+  );
+
+  const onNodesChangeTracked = useCallback(
+    (changes: NodeChange<CanvasNode>[]) => {
+      onNodesChange(changes);
+      if (
+        changes.some((c) => c.type === 'remove' || c.type === 'add' || (c.type === 'position' && !c.dragging))
+      )
+        setDirty(true);
+      for (const c of changes) if (c.type === 'remove' && c.id === selectedId) setSelectedId(null);
+    },
+    [onNodesChange, selectedId],
+  );
+
+  const addNode = useCallback(
+    (type: NodeType, at?: { x: number; y: number }) => {
+      const component = COMPONENT_BY_TYPE.get(type);
+      if (!component) return;
+      const id = nextNodeId(
+        type,
+        nodes.map((n) => n.id),
+      );
+      const from = selectedId ? nodes.find((n) => n.id === selectedId) : undefined;
+      let position = at;
+      if (!position) {
+        // After the selected node, else after the rightmost one: a new node never hides another.
+        const after =
+          from ??
+          nodes.reduce<CanvasNode | undefined>(
+            (a, n) => (!a || n.position.x > a.position.x ? n : a),
+            undefined,
+          );
+        if (after) position = { x: after.position.x + 260, y: after.position.y };
+        else {
+          const box = wrapper.current?.getBoundingClientRect();
+          position = box
+            ? flowApi.screenToFlowPosition({
+                x: box.left + box.width / 2 - 90,
+                y: box.top + box.height / 2 - 30,
+              })
+            : { x: 0, y: 0 };
+        }
+      }
+      const node: CanvasNode = {
+        id,
+        type: 'step',
+        position,
+        selected: true,
+        data: { type, config: component.initial(), problems: [] },
+      };
+      setNodes((ns) => [...ns.map((n) => ({ ...n, selected: false })), node]);
+      // Picked with the plus button while a node is selected: the new node follows it.
+      const fromComponent = from ? COMPONENT_BY_TYPE.get(from.data.type) : undefined;
+      if (!at && from && !fromComponent?.terminal && !component.trigger) {
+        const when = initialWhen(
+          from.data.type,
+          from.data.type === 'if' ? 'true' : null,
+          edges.filter((e) => e.source === from.id).map((e) => e.data?.when),
+        );
+        setEdges((es) => [
+          ...es,
+          {
+            id: edgeId({ from: from.id, to: id, when }),
+            source: from.id,
+            target: id,
+            sourceHandle: from.data.type === 'if' ? String(when) : null,
+            label: edgeLabel(when),
+            data: when === undefined ? {} : { when },
+          },
+        ]);
+      }
+      setSelectedId(id);
+      setDirty(true);
+    },
+    [nodes, edges, selectedId, setNodes, setEdges, flowApi],
+  );
+
+  const onConnect = useCallback(
+    (c: Connection) => {
+      const source = nodes.find((n) => n.id === c.source);
+      const when = initialWhen(
+        source?.data.type,
+        c.sourceHandle,
+        edges.filter((e) => e.source === c.source).map((e) => e.data?.when),
+      );
+      setEdges((es) =>
+        addEdge(
+          {
+            ...c,
+            id: edgeId({ from: c.source, to: c.target, when }),
+            label: edgeLabel(when),
+            data: when === undefined ? {} : { when },
+          },
+          es,
+        ),
+      );
+      setDirty(true);
+    },
+    [nodes, edges, setEdges],
+  );
+
+  const isValidConnection = useCallback(
+    (c: Connection | CanvasEdge) =>
+      c.source !== c.target && !edges.some((e) => e.source === c.source && e.target === c.target),
+    [edges],
+  );
+
+  const onDrop = useCallback(
+    (e: DragEvent) => {
+      e.preventDefault();
+      const type = e.dataTransfer.getData(DRAG_TYPE) as NodeType;
+      if (!COMPONENT_BY_TYPE.has(type)) return;
+      const at = flowApi.screenToFlowPosition({ x: e.clientX, y: e.clientY });
+      addNode(type, { x: at.x - 90, y: at.y - 30 });
+    },
+    [flowApi, addNode],
+  );
+
+  const updateConfig = useCallback(
+    (id: string, config: Config) => {
+      setNodes((ns) => ns.map((n) => (n.id === id ? { ...n, data: { ...n.data, config } } : n)));
+      setDirty(true);
+    },
+    [setNodes],
+  );
+
+  const setWhen = useCallback(
+    (id: string, when: string) => {
+      setEdges((es) => es.map((e) => (e.id === id ? { ...e, label: when, data: { when } } : e)));
+      setDirty(true);
+    },
+    [setEdges],
+  );
+
+  const removeNode = (id: string) => {
+    setNodes((ns) => ns.filter((n) => n.id !== id));
+    setEdges((es) => es.filter((e) => e.source !== id && e.target !== id));
+    setSelectedId(null);
+    setDirty(true);
+  };
+
+  const save = async () => {
+    if (!settings) return;
+    setSaving(true);
+    try {
+      const doc = fromCanvas(nodes, edges);
+      const saved = await api<FlowDoc>('PUT', `/flows/${encodeURIComponent(flowId)}`, {
+        name,
+        enabled,
+        settings,
+        ...doc,
+      });
+      setFlow(saved);
+      setName(saved.name);
+      const urls = new Map(saved.webhooks.map((w) => [w.node_id, w.url]));
+      const configs = new Map(saved.nodes.map((n) => [n.id, n.config]));
+      setNodes((ns) =>
+        ns.map((n) => ({
+          ...n,
+          data: { ...n.data, url: urls.get(n.id), config: configs.get(n.id) ?? n.data.config, problems: [] },
+        })),
+      );
+      setProblems([]);
+      setDirty(false);
+      toast.success(`Flow “${saved.name}” saved`);
+    } catch (err) {
+      const list =
+        err instanceof ApiError && Array.isArray(err.body.errors) ? (err.body.errors as FlowProblem[]) : [];
+      showProblems(list);
+      toast.error(`Not saved: ${errorText(err)}`);
+    } finally {
+      setSaving(false);
+    }
+  };
+
+  const selected = nodes.find((n) => n.id === selectedId) ?? null;
+  const savedIds = useMemo(() => new Set(flow?.nodes.map((n) => n.id) ?? []), [flow]);
+  const hints = useMemo(() => templateHints(nodes), [nodes]);
+  const flowProblems = problems.filter((p) => !p.node);
+
+  if (loadError)
+    return (
+      <section className="empty">
+        <h1>Flow not available</h1>
+        <p className="muted">{loadError}</p>
+        <Link to="/flows" className="button">
+          Back to Flows
+        </Link>
+      </section>
+    );
+  if (!flow || !settings) return <p className="muted">Loading the flow…</p>;
+
+  return (
+    <section className="editor" aria-label="Flow editor">
+      <header className="editor-header">
+        <div className="editor-title">
+          <Link to="/flows" className="back-link">
+            ← Flows
+          </Link>
+          <h1>{name || flow.name}</h1>
+          {dirty ? (
+            <span className="badge badge-warn">Unsaved changes</span>
+          ) : (
+            <span className="badge">Saved</span>
+          )}
+        </div>
+        <div className="editor-actions">
+          <Link to={`/runs?flow_id=${encodeURIComponent(flow.id)}`} className="button">
+            Runs
+          </Link>
+          <button type="button" className="button button-primary" onClick={save} disabled={saving}>
+            {saving ? 'Saving…' : 'Save'}
+          </button>
+        </div>
+      </header>
+      {flowProblems.length > 0 && <Problems problems={flowProblems} />}
+      <div className="editor-body">
+        <ComponentsPanel onPick={(t) => addNode(t)} />
+        <div
+          className="canvas"
+          role="application"
+          aria-label="Flow canvas"
+          ref={wrapper}
+          onDragOver={onDragOver}
+          onDrop={onDrop}
+        >
+          <ReactFlow<CanvasNode, CanvasEdge>
+            nodes={nodes}
+            edges={edges}
+            nodeTypes={NODE_TYPES}
+            onNodesChange={onNodesChangeTracked}
+            onEdgesChange={(changes) => {
+              onEdgesChange(changes);
+              if (changes.some((c) => c.type === 'remove')) setDirty(true);
+            }}
+            onConnect={onConnect}
+            isValidConnection={isValidConnection}
+            onNodeClick={(_, n) => setSelectedId(n.id)}
+            onPaneClick={() => setSelectedId(null)}
+            deleteKeyCode={['Backspace', 'Delete']}
+            fitView
+            fitViewOptions={{ maxZoom: 1, padding: 0.3 }}
+            defaultEdgeOptions={{ type: 'smoothstep' }}
+          >
+            <Background gap={20} />
+            <Controls showInteractive={false} />
+          </ReactFlow>
+          <button
+            type="button"
+            className="plus-button"
+            aria-label="Add a component"
+            title="Add a component"
+            onClick={() => setPickerOpen(true)}
+          >
+            +
+          </button>
+          {nodes.length === 0 && (
+            <div className="canvas-empty">Drag a Webhook from the left, or press + to add a component.</div>
+          )}
+        </div>
+        <aside className="inspector" aria-label={selected ? `Settings of ${selected.id}` : 'Flow settings'}>
+          {selected ? (
+            <div key={selected.id}>
+              <div className="inspector-head">
+                <div>
+                  <h2 className="mono">{selected.id}</h2>
+                  <p className="muted">{COMPONENT_BY_TYPE.get(selected.data.type)?.description}</p>
+                </div>
+                <button
+                  type="button"
+                  className="button button-small button-danger-quiet"
+                  onClick={() => removeNode(selected.id)}
+                >
+                  Delete node
+                </button>
+              </div>
+              <Problems problems={selected.data.problems} />
+              {selected.data.type === 'webhook' ? (
+                <WebhookPanel
+                  api={api}
+                  flowId={flow.id}
+                  nodeId={selected.id}
+                  saved={savedIds.has(selected.id)}
+                  url={selected.data.url}
+                  config={selected.data.config}
+                  onChange={(c) => updateConfig(selected.id, c)}
+                  credentials={catalog.credentials}
+                />
+              ) : (
+                <>
+                  <TemplateHints hints={hints} />
+                  <StepPanelFor
+                    node={selected}
+                    onChange={(c) => updateConfig(selected.id, c)}
+                    ctx={{
+                      ...catalog,
+                      outgoing: edges
+                        .filter((e) => e.source === selected.id)
+                        .map((e) => ({ id: e.id, target: e.target, when: e.data?.when })),
+                      setWhen,
+                    }}
+                  />
+                </>
+              )}
+            </div>
+          ) : (
+            <FlowSettingsPanel
+              name={name}
+              enabled={enabled}
+              settings={settings}
+              onName={(v) => {
+                setName(v);
+                setDirty(true);
+              }}
+              onEnabled={(v) => {
+                setEnabled(v);
+                setDirty(true);
+              }}
+              onSettings={(s) => {
+                setSettings(s);
+                setDirty(true);
+              }}
+            />
+          )}
+        </aside>
+      </div>
+      <ComponentPicker
+        open={pickerOpen}
+        onClose={() => setPickerOpen(false)}
+        onPick={(t) => {
+          setPickerOpen(false);
+          addNode(t);
+        }}
+      />
+    </section>
+  );
+}
+
+function onDragOver(e: DragEvent) {
+  e.preventDefault();
+  e.dataTransfer.dropEffect = 'move';
+}
+
+function StepPanelFor(props: { node: CanvasNode; onChange: (c: Config) => void; ctx: PanelContext }) {
+  const type = props.node.data.type;
+  if (type === 'webhook') return null;
+  const Panel = STEP_PANELS[type];
+  return <Panel config={props.node.data.config} onChange={props.onChange} ctx={props.ctx} />;
+}
+
+/** A place a node may write a value: `vars.<name>` or `flow.key.<name>`. */
+const VALUE_KEY = /^(vars|flow\.key)\.[A-Za-z_]/;
+
+/** What a template in this flow can name: the trigger's fields, variables set so far, step results. */
+function templateHints(nodes: CanvasNode[]): string[] {
+  const out = new Set<string>(['${Webhook::Body}', '${Webhook::Method}']);
+  const source = { body: 'Body', query: 'Query', headers: 'Headers' } as const;
+  for (const n of nodes) {
+    const c = n.data.config;
+    if (n.data.type === 'webhook' && Array.isArray(c.parameters))
+      for (const p of c.parameters as { source: keyof typeof source; path: string }[]) {
+        if (!p.path) continue;
+        out.add(`\${Webhook::${source[p.source] ?? 'Body'}${p.path.startsWith('[') ? '' : '.'}${p.path}}`);
+      }
+    if (n.data.type === 'set' && c.values && typeof c.values === 'object')
+      for (const k of Object.keys(c.values)) if (VALUE_KEY.test(k)) out.add(`\${${k}}`);
+    if (
+      (n.data.type === 'transform' || n.data.type === 'webhook_call') &&
+      typeof c.into === 'string' &&
+      VALUE_KEY.test(c.into)
+    )
+      out.add(`\${${c.into}}`);
+    if (n.data.type === 'http' || n.data.type === 'webhook_call') {
+      out.add(`\${steps.${n.id}.status}`);
+      out.add(`\${steps.${n.id}.body}`);
+    }
+  }
+  out.add('${run.id}');
+  return [...out];
+}

@@ -1,0 +1,329 @@
+/**
+ * One run: its status and error, the request that triggered it, each step in the order it ran with
+ * its input, output and error, the variables it ended with, and the outbound webhooks it caused.
+ * While the run is queued or running the screen follows it (a read a second). Rerun starts a new run
+ * with the same request; Cancel (asked first) stops a run that has not ended.
+ */
+import './runs.css';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { type Api, errorText } from '../api.ts';
+import { Dialog } from '../Dialog.tsx';
+import { formatDuration, formatTimeExact } from '../format.ts';
+import { Link, navigate } from '../router.tsx';
+import { useToast } from '../toasts.tsx';
+import { createNameCache, isActive, type NodeRecord, type Run } from './model.ts';
+import { JsonBlock, StatusBadge, useNames } from './parts.tsx';
+import { RunDeliveries } from './RunDeliveries.tsx';
+
+const POLL_MS = 1000;
+
+const span = (from?: string | null, to?: string | null) =>
+  from && to ? formatDuration(Date.parse(to) - Date.parse(from)) : null;
+
+export function RunDetailPage({ api, id }: { api: Api; id: string }) {
+  const toast = useToast();
+  const [run, setRun] = useState<Run | null>(null);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const [reloads, setReloads] = useState(0);
+  const [rerunBusy, setRerunBusy] = useState(false);
+  const [cancelOpen, setCancelOpen] = useState(false);
+  const [cancelBusy, setCancelBusy] = useState(false);
+  const flowName = useMemo(() => createNameCache(api, 'flows'), [api]);
+  const names = useNames(flowName, run ? [run.flow_id] : []);
+  // The id the shown run belongs to: answers for an earlier id (before a rerun) are dropped.
+  const shownId = useRef(id);
+
+  // Reads the run, and again every second while it has not ended.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `reloads` is the "Try again" trigger
+  useEffect(() => {
+    shownId.current = id;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let live = true;
+    const tick = async () => {
+      try {
+        const r = await api<Run>('GET', `/runs/${encodeURIComponent(id)}`);
+        if (!live) return;
+        setRun(r);
+        setLoadError(null);
+        if (isActive(r.status)) timer = setTimeout(tick, POLL_MS);
+      } catch (err) {
+        if (live) setLoadError(errorText(err));
+      }
+    };
+    setRun((r) => (r?.id === id ? r : null));
+    tick();
+    return () => {
+      live = false;
+      clearTimeout(timer);
+    };
+  }, [api, id, reloads]);
+
+  const rerun = async () => {
+    setRerunBusy(true);
+    try {
+      const created = await api<Run>('POST', `/runs/${encodeURIComponent(id)}/rerun`);
+      toast.success(`Rerun started: ${created.id}`);
+      navigate(`/runs/${encodeURIComponent(created.id)}`);
+    } catch (err) {
+      toast.error(`Could not rerun ${id}: ${errorText(err)}`);
+    } finally {
+      setRerunBusy(false);
+    }
+  };
+
+  const cancel = async () => {
+    setCancelBusy(true);
+    try {
+      const r = await api<Run>('POST', `/runs/${encodeURIComponent(id)}/cancel`);
+      if (shownId.current === id) setRun(r);
+      toast.success(`Run ${id} cancelled`);
+      setCancelOpen(false);
+    } catch (err) {
+      toast.error(`Could not cancel ${id}: ${errorText(err)}`);
+      setCancelOpen(false);
+      setReloads((n) => n + 1);
+    } finally {
+      setCancelBusy(false);
+    }
+  };
+
+  const retry = useCallback(() => setReloads((n) => n + 1), []);
+  const current = run?.id === id ? run : null;
+  const flowLabel = current ? (names.get(current.flow_id) ?? current.flow_id) : '';
+
+  return (
+    <section aria-labelledby="run-title" className="run-detail">
+      <p className="breadcrumb">
+        <Link to="/runs">← All runs</Link>
+      </p>
+      <header className="page-header">
+        <div>
+          <h1 id="run-title">
+            Run <code className="run-title-id">{id}</code>
+          </h1>
+          {current && (
+            <p className="muted">
+              Flow{' '}
+              <Link to={`/runs?flow_id=${encodeURIComponent(current.flow_id)}`} className="run-link">
+                {flowLabel}
+              </Link>{' '}
+              · triggered by <code>{current.trigger_node_id}</code>
+            </p>
+          )}
+        </div>
+        {current && (
+          <div className="header-actions">
+            {isActive(current.status) && (
+              <button
+                type="button"
+                className="button button-danger-quiet"
+                onClick={() => setCancelOpen(true)}
+              >
+                Cancel run
+              </button>
+            )}
+            <button type="button" className="button button-primary" onClick={rerun} disabled={rerunBusy}>
+              {rerunBusy ? 'Starting…' : 'Rerun'}
+            </button>
+          </div>
+        )}
+      </header>
+
+      {loadError && (
+        <div className="banner banner-error" role="alert">
+          <span>Could not load the run: {loadError}</span>
+          <button type="button" className="button" onClick={retry}>
+            Try again
+          </button>
+        </div>
+      )}
+
+      {!current && !loadError && <p className="muted">Loading the run…</p>}
+
+      {current && (
+        <>
+          <div className="panel run-summary">
+            <dl className="facts">
+              <div>
+                <dt>Status</dt>
+                <dd>
+                  <StatusBadge status={current.status} />
+                  {isActive(current.status) && <span className="live muted"> following…</span>}
+                </dd>
+              </div>
+              <div>
+                <dt>Created</dt>
+                <dd>{formatTimeExact(current.created_at)}</dd>
+              </div>
+              <div>
+                <dt>Started</dt>
+                <dd>{current.started_at ? formatTimeExact(current.started_at) : '—'}</dd>
+              </div>
+              <div>
+                <dt>Finished</dt>
+                <dd>{current.finished_at ? formatTimeExact(current.finished_at) : '—'}</dd>
+              </div>
+              <div>
+                <dt>Duration</dt>
+                <dd>{span(current.started_at ?? current.created_at, current.finished_at) ?? '—'}</dd>
+              </div>
+              {current.rerun_of && (
+                <div>
+                  <dt>Rerun of</dt>
+                  <dd>
+                    <Link to={`/runs/${encodeURIComponent(current.rerun_of)}`} className="run-link">
+                      <code>{current.rerun_of}</code>
+                    </Link>
+                  </dd>
+                </div>
+              )}
+              {current.attempts > 1 && (
+                <div>
+                  <dt>Worker attempts</dt>
+                  <dd>{current.attempts}</dd>
+                </div>
+              )}
+            </dl>
+            {current.error && (
+              <div className="run-error" role="note" aria-label="Run error">
+                <strong>Error</strong>
+                <span>{current.error}</span>
+              </div>
+            )}
+          </div>
+
+          <TriggerSection run={current} />
+
+          <section className="run-section" aria-labelledby="steps-title">
+            <h2 id="steps-title">Steps</h2>
+            {current.nodes.length === 0 ? (
+              <p className="muted">{isActive(current.status) ? 'No step has run yet.' : 'No step ran.'}</p>
+            ) : (
+              <ol className="nodes">
+                {current.nodes.map((n, i) => (
+                  <NodeCard key={n.id} node={n} index={i + 1} />
+                ))}
+              </ol>
+            )}
+          </section>
+
+          <section className="run-section" aria-labelledby="vars-title">
+            <h2 id="vars-title">Variables</h2>
+            <JsonBlock value={current.vars} label="Variables" empty="The run set no variables." />
+            {Object.keys(current.flow_key ?? {}).length > 0 && (
+              <>
+                <h3>Flow keys</h3>
+                <JsonBlock value={current.flow_key} label="Flow keys" />
+              </>
+            )}
+          </section>
+
+          {current.response && (
+            <section className="run-section" aria-labelledby="response-title">
+              <h2 id="response-title">Response sent to the caller</h2>
+              <p className="muted">
+                Status <code>{current.response.status}</code>
+              </p>
+              <JsonBlock value={current.response.headers} label="Response headers" empty="No headers." />
+              <JsonBlock value={current.response.body} label="Response body" empty="Empty body." />
+            </section>
+          )}
+
+          <RunDeliveries api={api} runId={current.id} runActive={isActive(current.status)} />
+        </>
+      )}
+
+      <Dialog
+        title="Cancel run"
+        open={cancelOpen}
+        onClose={() => setCancelOpen(false)}
+        onSubmit={cancel}
+        submitLabel={cancelBusy ? 'Cancelling…' : 'Cancel run'}
+        danger
+        busy={cancelBusy}
+      >
+        <p>
+          Stop <code>{id}</code>? Steps that have run stay done; no further step runs. Rerun starts it again
+          from the same request.
+        </p>
+      </Dialog>
+    </section>
+  );
+}
+
+function TriggerSection({ run }: { run: Run }) {
+  const t = run.trigger ?? {};
+  return (
+    <section className="run-section" aria-labelledby="trigger-title">
+      <h2 id="trigger-title">Trigger request</h2>
+      <p className="request-line">
+        <code className="method">{t.method ?? '—'}</code> <code>{t.path ?? '—'}</code>
+        {typeof t.received_at === 'string' && (
+          <span className="muted"> · received {formatTimeExact(t.received_at)}</span>
+        )}
+        {typeof t.ip === 'string' && <span className="muted"> · from {t.ip}</span>}
+      </p>
+      <div className="io-grid">
+        <div>
+          <h3>Headers</h3>
+          <JsonBlock value={t.headers} label="Trigger headers" empty="No headers." />
+        </div>
+        <div>
+          <h3>Query</h3>
+          <JsonBlock value={t.query} label="Trigger query" empty="No query parameters." />
+        </div>
+      </div>
+      <h3>
+        Body
+        {typeof t.content_type === 'string' && <span className="muted h3-note"> {t.content_type}</span>}
+      </h3>
+      <JsonBlock value={t.body} label="Trigger body" empty="Empty body." />
+    </section>
+  );
+}
+
+function NodeCard({ node, index }: { node: NodeRecord; index: number }) {
+  const took = span(node.started_at, node.finished_at);
+  return (
+    <li className={`node node-${node.status}`} data-node-id={node.id}>
+      <details open={node.status !== 'skipped'}>
+        <summary>
+          <span className="node-index">{index}</span>
+          <strong className="node-id">{node.id}</strong>
+          <span className="node-type">{node.type}</span>
+          <StatusBadge status={node.status} />
+          <span className="node-times muted">
+            {node.started_at ? formatTimeExact(node.started_at) : 'not started'}
+            {took && ` · ${took}`}
+          </span>
+        </summary>
+        <div className="node-body">
+          {node.error && (
+            <div className="run-error" role="note" aria-label={`${node.id} error`}>
+              <strong>Error</strong>
+              <span>{node.error}</span>
+            </div>
+          )}
+          {node.status === 'skipped' ? (
+            <p className="muted">Not run: the flow took another branch.</p>
+          ) : (
+            <div className="io-grid">
+              <div>
+                <h3>Input</h3>
+                <JsonBlock value={node.input} label={`${node.id} input`} empty="No input." />
+              </div>
+              <div>
+                <h3>Output</h3>
+                <JsonBlock
+                  value={node.output}
+                  label={`${node.id} output`}
+                  empty={node.status === 'waiting' ? 'Waiting…' : 'No output.'}
+                />
+              </div>
+            </div>
+          )}
+        </div>
+      </details>
+    </li>
+  );
+}

@@ -1,0 +1,77 @@
+/** Runs as the API returns them (SPEC §4); the messages they cause are typed in messages/types.ts. */
+import type { Api } from '../api.ts';
+import { ApiError } from '../api.ts';
+
+export type { Attempt, Delivery, Message, MessageListItem } from '../messages/types.ts';
+
+export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+/** A row of GET /runs. */
+export type RunSummary = {
+  id: string;
+  flow_id: string;
+  trigger_node_id: string;
+  status: RunStatus;
+  error: string | null;
+  attempts: number;
+  method: string | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+};
+
+export type NodeRecord = {
+  id: string;
+  type: string;
+  status: 'succeeded' | 'failed' | 'skipped' | 'waiting';
+  started_at?: string;
+  finished_at?: string;
+  input?: unknown;
+  output?: unknown;
+  error?: string | null;
+};
+
+export type Trigger = {
+  method?: string;
+  path?: string;
+  headers?: Record<string, unknown>;
+  query?: Record<string, unknown>;
+  body?: unknown;
+  [k: string]: unknown;
+};
+
+/** GET /runs/:id. */
+export type Run = RunSummary & {
+  trigger: Trigger;
+  nodes: NodeRecord[];
+  vars: Record<string, unknown>;
+  flow_key: Record<string, unknown>;
+  response: { status: number; headers: Record<string, string>; body: string } | null;
+  rerun_of: string | null;
+};
+
+export const isActive = (status: RunStatus) => status === 'queued' || status === 'running';
+
+/**
+ * Names of flows or endpoints by id, fetched once each (GET /flows/:id, /endpoints/:id); an id
+ * whose object is gone (deleted) maps to null and is shown as the id.
+ */
+export function createNameCache(api: Api, collection: 'flows' | 'endpoints') {
+  const known = new Map<string, Promise<string | null>>();
+  return (id: string): Promise<string | null> => {
+    let p = known.get(id);
+    if (!p) {
+      p = api<{ name: string }>('GET', `/${collection}/${encodeURIComponent(id)}`).then(
+        (o) => o.name,
+        (err) => {
+          // A passing failure is asked again next time; a missing object is not.
+          if (!(err instanceof ApiError && err.status === 404)) known.delete(id);
+          return null;
+        },
+      );
+      known.set(id, p);
+    }
+    return p;
+  };
+}
