@@ -62,6 +62,27 @@ describe('Flow canvas in Chromium', () => {
   const inspector = (page: Page, nodeId: string) =>
     page.getByRole('complementary', { name: `Settings of ${nodeId}` });
 
+  /** Waits until the node lies wholly inside the visible canvas (the canvas may be panning to it). */
+  const inView = async (page: Page, id: string) => {
+    const canvas = page.getByRole('application', { name: 'Flow canvas' });
+    await eventually(
+      async () => {
+        const c = await canvas.boundingBox();
+        const n = await node(page, id).boundingBox();
+        return (
+          !!c &&
+          !!n &&
+          n.x >= c.x &&
+          n.y >= c.y &&
+          n.x + n.width <= c.x + c.width &&
+          n.y + n.height <= c.y + c.height
+        );
+      },
+      5_000,
+      `${id} inside the visible canvas`,
+    );
+  };
+
   /** Drags from a node's source handle (an If node's "true" or "false") to another node with the mouse. */
   const connect = async (page: Page, from: string, to: string, handle?: 'true' | 'false') => {
     const source = node(page, from)
@@ -330,6 +351,8 @@ describe('Flow canvas in Chromium', () => {
       for (const [label, id, field] of expected) {
         await components.getByRole('button', { name: label, exact: true }).click();
         await shown(node(page, id));
+        // Each one is placed after the last, and the canvas pans so the new node can be seen.
+        await inView(page, id);
         const panel = inspector(page, id);
         await shown(panel.getByText(field, { exact: true }).first());
         if (id !== 'set_1') await shown(panel.getByRole('button', { name: '${Webhook::Body.order.id}' }));

@@ -46,6 +46,9 @@ import { WebhookPanel } from './panels/WebhookPanel.tsx';
 import { StepNode } from './StepNode.tsx';
 
 const NODE_TYPES = { step: StepNode };
+/** A step node's size on the canvas at zoom 1 (canvas.css .step is 180 px wide; about 60 px tall). */
+const NODE_WIDTH = 180;
+const NODE_HEIGHT = 60;
 
 type Catalog = Omit<PanelContext, 'outgoing' | 'setWhen'>;
 
@@ -142,6 +145,28 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
     [onNodesChange, selectedId],
   );
 
+  /** Pans (keeping the zoom) so a node placed at `position` can be seen: a new node is never off screen. */
+  const revealInView = useCallback(
+    (position: { x: number; y: number }) => {
+      const box = wrapper.current?.getBoundingClientRect();
+      if (!box) return;
+      const { zoom } = flowApi.getViewport();
+      const topLeft = flowApi.flowToScreenPosition(position);
+      const margin = 24;
+      const inside =
+        topLeft.x >= box.left + margin &&
+        topLeft.y >= box.top + margin &&
+        topLeft.x + NODE_WIDTH * zoom <= box.right - margin &&
+        topLeft.y + NODE_HEIGHT * zoom <= box.bottom - margin;
+      if (!inside)
+        void flowApi.setCenter(position.x + NODE_WIDTH / 2, position.y + NODE_HEIGHT / 2, {
+          zoom,
+          duration: 200,
+        });
+    },
+    [flowApi],
+  );
+
   const addNode = useCallback(
     (type: NodeType, at?: { x: number; y: number }) => {
       const component = COMPONENT_BY_TYPE.get(type);
@@ -165,8 +190,8 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
           const box = wrapper.current?.getBoundingClientRect();
           position = box
             ? flowApi.screenToFlowPosition({
-                x: box.left + box.width / 2 - 90,
-                y: box.top + box.height / 2 - 30,
+                x: box.left + box.width / 2 - NODE_WIDTH / 2,
+                y: box.top + box.height / 2 - NODE_HEIGHT / 2,
               })
             : { x: 0, y: 0 };
         }
@@ -201,8 +226,9 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
       }
       setSelectedId(id);
       setDirty(true);
+      if (!at) revealInView(position);
     },
-    [nodes, edges, selectedId, setNodes, setEdges, flowApi],
+    [nodes, edges, selectedId, setNodes, setEdges, flowApi, revealInView],
   );
 
   const onConnect = useCallback(
@@ -241,7 +267,7 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
       const type = e.dataTransfer.getData(DRAG_TYPE) as NodeType;
       if (!COMPONENT_BY_TYPE.has(type)) return;
       const at = flowApi.screenToFlowPosition({ x: e.clientX, y: e.clientY });
-      addNode(type, { x: at.x - 90, y: at.y - 30 });
+      addNode(type, { x: at.x - NODE_WIDTH / 2, y: at.y - NODE_HEIGHT / 2 });
     },
     [flowApi, addNode],
   );
