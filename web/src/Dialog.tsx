@@ -1,5 +1,7 @@
 /** A modal built on <dialog>: focus is trapped and Escape closes it, as the browser does natively. */
-import { type FormEvent, type ReactNode, useEffect, useRef } from 'react';
+import { type FormEvent, type ReactNode, useEffect, useRef, useState } from 'react';
+import { type Api, errorText } from './api.ts';
+import { useToast } from './toasts.tsx';
 
 export function Dialog(props: {
   title: string;
@@ -45,3 +47,56 @@ export function Dialog(props: {
     </dialog>
   );
 }
+
+/**
+ * "Delete <thing>?" with the API call behind it: Delete sends DELETE to `path(item)`, then toasts and
+ * calls `onDeleted`; a refusal is toasted in the API's words and the dialog stays open.
+ */
+export function DeleteDialog<T extends { id: string; name: string }>(props: {
+  api: Api;
+  /** "flow", "credential", "endpoint": the title, the button and the toasts name it. */
+  noun: string;
+  item: T | null;
+  path: (item: T) => string;
+  onClose: () => void;
+  onDeleted: (item: T) => void;
+  /** What deleting it does, shown under the question. */
+  children: (item: T) => ReactNode;
+}) {
+  const toast = useToast();
+  const [busy, setBusy] = useState(false);
+  const { api, noun, item, path, onClose, onDeleted } = props;
+  const remove = async () => {
+    if (!item) return;
+    setBusy(true);
+    try {
+      await api('DELETE', path(item));
+      toast.success(`${capitalized(noun)} “${item.name}” deleted`);
+      onDeleted(item);
+      onClose();
+    } catch (err) {
+      toast.error(`Could not delete “${item.name}”: ${errorText(err)}`);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Dialog
+      title={`Delete ${noun}`}
+      open={item !== null}
+      onClose={onClose}
+      onSubmit={remove}
+      submitLabel={busy ? 'Deleting…' : `Delete ${noun}`}
+      danger
+      busy={busy}
+    >
+      {item && (
+        <p>
+          Delete <strong>{item.name}</strong> (<code>{item.id}</code>)? {props.children(item)}
+        </p>
+      )}
+    </Dialog>
+  );
+}
+
+const capitalized = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);

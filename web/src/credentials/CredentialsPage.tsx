@@ -5,7 +5,7 @@
  */
 import { useCallback, useEffect, useState } from 'react';
 import { type Api, errorText } from '../api.ts';
-import { Dialog } from '../Dialog.tsx';
+import { DeleteDialog, Dialog } from '../Dialog.tsx';
 import { formatTime } from '../format.ts';
 import { useToast } from '../toasts.tsx';
 
@@ -105,7 +105,6 @@ export function CredentialsPage({ api }: { api: Api }) {
   const [addError, setAddError] = useState<string | null>(null);
   const [addBusy, setAddBusy] = useState(false);
   const [deleting, setDeleting] = useState<Credential | null>(null);
-  const [deleteBusy, setDeleteBusy] = useState(false);
 
   const load = useCallback(async () => {
     try {
@@ -151,22 +150,6 @@ export function CredentialsPage({ api }: { api: Api }) {
       setAddError(errorText(err));
     } finally {
       setAddBusy(false);
-    }
-  };
-
-  const remove = async () => {
-    if (!deleting) return;
-    const c = deleting;
-    setDeleteBusy(true);
-    try {
-      await api('DELETE', `/credentials/${encodeURIComponent(c.id)}`);
-      setItems((all) => all?.filter((x) => x.id !== c.id) ?? null);
-      toast.success(`Credential “${c.name}” deleted`);
-      setDeleting(null);
-    } catch (err) {
-      toast.error(`Could not delete “${c.name}”: ${errorText(err)}`);
-    } finally {
-      setDeleteBusy(false);
     }
   };
 
@@ -327,20 +310,16 @@ export function CredentialsPage({ api }: { api: Api }) {
         )}
       </Dialog>
 
-      <Dialog
-        title="Delete credential"
-        open={deleting !== null}
+      <DeleteDialog
+        api={api}
+        noun="credential"
+        item={deleting}
+        path={(c) => `/credentials/${encodeURIComponent(c.id)}`}
         onClose={() => setDeleting(null)}
-        onSubmit={remove}
-        submitLabel={deleteBusy ? 'Deleting…' : 'Delete credential'}
-        danger
-        busy={deleteBusy}
+        onDeleted={(c) => setItems((all) => all?.filter((x) => x.id !== c.id) ?? null)}
       >
-        <p>
-          Delete <strong>{deleting?.name}</strong> (<code>{deleting?.id}</code>)? Webhook nodes that use it
-          refuse their requests until they are given another credential.
-        </p>
-      </Dialog>
+        {() => 'Webhook nodes that use it refuse their requests until they are given another credential.'}
+      </DeleteDialog>
     </section>
   );
 }

@@ -6,7 +6,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { type Api, errorText, type Page } from '../api.ts';
 import { useBusyIds } from '../busy.ts';
-import { Dialog } from '../Dialog.tsx';
+import { DeleteDialog, Dialog } from '../Dialog.tsx';
 import { formatTime } from '../format.ts';
 import { Link } from '../router.tsx';
 import { useToast } from '../toasts.tsx';
@@ -152,22 +152,6 @@ export function EndpointsPage({ api }: { api: Api }) {
       );
     } catch (err) {
       setRecoverError(errorText(err));
-    } finally {
-      setDialogBusy(false);
-    }
-  };
-
-  const remove = async () => {
-    if (!deleting) return;
-    const ep = deleting;
-    setDialogBusy(true);
-    try {
-      await api('DELETE', `/endpoints/${encodeURIComponent(ep.id)}`);
-      setEndpoints((all) => all?.filter((e) => e.id !== ep.id) ?? null);
-      toast.success(`Endpoint “${ep.name}” deleted`);
-      setDeleting(null);
-    } catch (err) {
-      toast.error(`Could not delete “${ep.name}”: ${errorText(err)}`);
     } finally {
       setDialogBusy(false);
     }
@@ -390,21 +374,21 @@ export function EndpointsPage({ api }: { api: Api }) {
         )}
       </Dialog>
 
-      <Dialog
-        title="Delete endpoint"
-        open={deleting !== null}
+      <DeleteDialog
+        api={api}
+        noun="endpoint"
+        item={deleting}
+        path={(ep) => `/endpoints/${encodeURIComponent(ep.id)}`}
         onClose={() => setDeleting(null)}
-        onSubmit={remove}
-        submitLabel={dialogBusy ? 'Deleting…' : 'Delete endpoint'}
-        danger
-        busy={dialogBusy}
+        onDeleted={(ep) => setEndpoints((all) => all?.filter((e) => e.id !== ep.id) ?? null)}
       >
-        <p>
-          Delete <strong>{deleting?.name}</strong> (<code>{deleting?.id}</code>)? Nothing more is sent to{' '}
-          <code>{deleting?.url}</code>; messages not yet delivered to it are cancelled. Their history stays
-          under Messages.
-        </p>
-      </Dialog>
+        {(ep) => (
+          <>
+            Nothing more is sent to <code>{ep.url}</code>; messages not yet delivered to it are cancelled.
+            Their history stays under Messages.
+          </>
+        )}
+      </DeleteDialog>
     </section>
   );
 }

@@ -3,7 +3,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { type Api, errorText, type Flow, type Page } from '../api.ts';
 import { useBusyIds } from '../busy.ts';
 import { copyText } from '../clipboard.ts';
-import { Dialog } from '../Dialog.tsx';
+import { DeleteDialog, Dialog } from '../Dialog.tsx';
 import { formatTime } from '../format.ts';
 import { Link } from '../router.tsx';
 import { useToast } from '../toasts.tsx';
@@ -39,7 +39,6 @@ export function FlowsPage({ api }: { api: Api }) {
   const [addError, setAddError] = useState<string | null>(null);
   const [addBusy, setAddBusy] = useState(false);
   const [deleting, setDeleting] = useState<Flow | null>(null);
-  const [deleteBusy, setDeleteBusy] = useState(false);
   // Only the answer to the newest request is shown (typing fires one request per pause).
   const requestSeq = useRef(0);
 
@@ -106,22 +105,6 @@ export function FlowsPage({ api }: { api: Api }) {
       setAddError(errorText(err));
     } finally {
       setAddBusy(false);
-    }
-  };
-
-  const remove = async () => {
-    if (!deleting) return;
-    const flow = deleting;
-    setDeleteBusy(true);
-    try {
-      await api('DELETE', `/flows/${encodeURIComponent(flow.id)}`);
-      setFlows((all) => all?.filter((f) => f.id !== flow.id) ?? null);
-      toast.success(`Flow “${flow.name}” deleted`);
-      setDeleting(null);
-    } catch (err) {
-      toast.error(`Could not delete “${flow.name}”: ${errorText(err)}`);
-    } finally {
-      setDeleteBusy(false);
     }
   };
 
@@ -283,20 +266,16 @@ export function FlowsPage({ api }: { api: Api }) {
         )}
       </Dialog>
 
-      <Dialog
-        title="Delete flow"
-        open={deleting !== null}
+      <DeleteDialog
+        api={api}
+        noun="flow"
+        item={deleting}
+        path={(f) => `/flows/${encodeURIComponent(f.id)}`}
         onClose={() => setDeleting(null)}
-        onSubmit={remove}
-        submitLabel={deleteBusy ? 'Deleting…' : 'Delete flow'}
-        danger
-        busy={deleteBusy}
+        onDeleted={(flow) => setFlows((all) => all?.filter((f) => f.id !== flow.id) ?? null)}
       >
-        <p>
-          Delete <strong>{deleting?.name}</strong> (<code>{deleting?.id}</code>)? Its webhook URL stops
-          working at once. Its runs are kept.
-        </p>
-      </Dialog>
+        {() => 'Its webhook URL stops working at once. Its runs are kept.'}
+      </DeleteDialog>
     </section>
   );
 }
