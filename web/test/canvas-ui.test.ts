@@ -298,7 +298,8 @@ describe('Flow canvas in Chromium', () => {
         .getByRole('button', { name: 'Transform' })
         .click();
       const panel = inspector(page, 'transform_1');
-      // A node added with nothing selected goes after the rightmost one, not on top of it.
+      // A node added with nothing selected goes after the rightmost one, not on top of it, in view.
+      await inView(page, 'transform_1');
       const a = (await node(page, 'webhook_1').boundingBox())!;
       const b = (await node(page, 'transform_1').boundingBox())!;
       expect(b.x).toBeGreaterThanOrEqual(a.x + a.width);

@@ -145,7 +145,10 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
     [onNodesChange, selectedId],
   );
 
-  /** Pans (keeping the zoom) so a node placed at `position` can be seen: a new node is never off screen. */
+  /**
+   * Pans (keeping the zoom) so a node placed at `position` can be seen: a new node is never off screen.
+   * At once, not animated: React Flow's animated pan zooms out and back in on the way.
+   */
   const revealInView = useCallback(
     (position: { x: number; y: number }) => {
       const box = wrapper.current?.getBoundingClientRect();
@@ -159,10 +162,7 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
         topLeft.x + NODE_WIDTH * zoom <= box.right - margin &&
         topLeft.y + NODE_HEIGHT * zoom <= box.bottom - margin;
       if (!inside)
-        void flowApi.setCenter(position.x + NODE_WIDTH / 2, position.y + NODE_HEIGHT / 2, {
-          zoom,
-          duration: 200,
-        });
+        void flowApi.setCenter(position.x + NODE_WIDTH / 2, position.y + NODE_HEIGHT / 2, { zoom });
     },
     [flowApi],
   );
