@@ -59,6 +59,8 @@ describe('Credentials screen in Chromium', () => {
       await dialog.getByLabel('Password', { exact: true }).fill('s3cret-pass-9876');
       await screenshot(page, '12-credentials-add');
       await dialog.getByRole('button', { name: 'Save credential' }).click();
+      // The toast comes after the API's answer: only then is the credential there to be listed.
+      await shown(page.getByText('Credential “Partner basic auth” saved'));
 
       const made = (await listed()).find((c) => c.name === 'Partner basic auth');
       expect(made).toMatchObject({ type: 'basic', hint: '…9876' });
@@ -66,7 +68,6 @@ describe('Credentials screen in Chromium', () => {
       await shown(row);
       await expect.poll(() => row.textContent()).toContain('••••9876');
       expect(await row.textContent()).toContain('Basic auth');
-      await shown(page.getByText('Credential “Partner basic auth” saved'));
       expect(await page.content()).not.toContain('s3cret-pass-9876');
       await screenshot(page, '13-credentials-list');
       await t.api('DELETE', `/api/v1/credentials/${made.id}`);
