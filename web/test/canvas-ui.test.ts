@@ -357,6 +357,13 @@ describe('Flow canvas in Chromium', () => {
         const panel = inspector(page, id);
         await shown(panel.getByText(field, { exact: true }).first());
         if (id !== 'set_1') await shown(panel.getByRole('button', { name: '${Webhook::Body.order.id}' }));
+        if (id === 'transform_1') {
+          // In a JSONata expression a hint goes in as a bare path, which is how JSONata names it.
+          const expression = panel.getByLabel('JSONata expression');
+          await expression.fill('$string(');
+          await panel.getByRole('button', { name: '${Webhook::Body.order.id}' }).click();
+          expect(await expression.inputValue()).toBe('$string(Webhook::Body.order.id');
+        }
       }
       // A hint goes in where the cursor is.
       await node(page, 'fail_1').click();

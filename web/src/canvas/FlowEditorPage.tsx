@@ -146,23 +146,22 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
   );
 
   /**
-   * Pans (keeping the zoom) so a node placed at `position` can be seen: a new node is never off screen.
-   * At once, not animated: React Flow's animated pan zooms out and back in on the way.
+   * Pans (keeping the zoom) just far enough that a node placed at `position` can be seen, so a new
+   * node is never off screen and the ones beside it stay in view. At once, not animated: React
+   * Flow's animated pan zooms out and back in on the way.
    */
   const revealInView = useCallback(
     (position: { x: number; y: number }) => {
       const box = wrapper.current?.getBoundingClientRect();
       if (!box) return;
-      const { zoom } = flowApi.getViewport();
+      const viewport = flowApi.getViewport();
       const topLeft = flowApi.flowToScreenPosition(position);
       const margin = 24;
-      const inside =
-        topLeft.x >= box.left + margin &&
-        topLeft.y >= box.top + margin &&
-        topLeft.x + NODE_WIDTH * zoom <= box.right - margin &&
-        topLeft.y + NODE_HEIGHT * zoom <= box.bottom - margin;
-      if (!inside)
-        void flowApi.setCenter(position.x + NODE_WIDTH / 2, position.y + NODE_HEIGHT / 2, { zoom });
+      const overshoot = (start: number, size: number, min: number, max: number) =>
+        start < min ? start - min : start + size > max ? start + size - max : 0;
+      const dx = overshoot(topLeft.x, NODE_WIDTH * viewport.zoom, box.left + margin, box.right - margin);
+      const dy = overshoot(topLeft.y, NODE_HEIGHT * viewport.zoom, box.top + margin, box.bottom - margin);
+      if (dx || dy) void flowApi.setViewport({ x: viewport.x - dx, y: viewport.y - dy, zoom: viewport.zoom });
     },
     [flowApi],
   );

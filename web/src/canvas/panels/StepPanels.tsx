@@ -78,7 +78,7 @@ function TransformPanel({ config, onChange }: Props) {
       <TextField
         label="JSONata expression"
         multiline
-        mono
+        jsonata
         value={str(config.expression)}
         onChange={(expression) => onChange({ ...config, expression })}
         help="Over the run: Webhook::Body, vars, steps, flow.key. For example $sum(Webhook::Body.items.price)"

@@ -7,13 +7,20 @@ import { type ReactNode, useId, useRef, useState } from 'react';
 
 type Editable = HTMLInputElement | HTMLTextAreaElement;
 
-/** The template field last focused in a panel, so a hint can be inserted at its cursor. */
-let lastFocused: { el: Editable; set: (v: string) => void } | null = null;
+/**
+ * The template or JSONata field last focused in a panel, so a hint can be inserted at its cursor.
+ * A JSONata field takes the hint's bare path (`Webhook::Body.id`), a template the `${…}` form.
+ */
+let lastFocused: { el: Editable; set: (v: string) => void; bare: boolean } | null = null;
 
-function insertAtCursor(text: string): boolean {
+/** `${Webhook::Body.id}` → `Webhook::Body.id`: the same value named inside a JSONata expression. */
+export const barePath = (hint: string) => hint.replace(/^\$\{(.*)\}$/s, '$1');
+
+function insertAtCursor(hint: string): boolean {
   const target = lastFocused;
   if (!target?.el.isConnected) return false;
   const { el } = target;
+  const text = target.bare ? barePath(hint) : hint;
   const start = el.selectionStart ?? el.value.length;
   const end = el.selectionEnd ?? start;
   const next = el.value.slice(0, start) + text + el.value.slice(end);
@@ -33,6 +40,8 @@ export function TextField(props: {
   help?: ReactNode;
   multiline?: boolean;
   template?: boolean;
+  /** The field is a JSONata expression: hints go in as bare paths. */
+  jsonata?: boolean;
   mono?: boolean;
   error?: string;
 }) {
@@ -43,10 +52,11 @@ export function TextField(props: {
     value: props.value,
     placeholder: props.placeholder,
     spellCheck: false,
-    className: props.mono || props.template ? 'mono' : undefined,
+    className: props.mono || props.template || props.jsonata ? 'mono' : undefined,
     'aria-invalid': props.error ? true : undefined,
     onFocus: () => {
-      if (props.template && ref.current) lastFocused = { el: ref.current, set: props.onChange };
+      if ((props.template || props.jsonata) && ref.current)
+        lastFocused = { el: ref.current, set: props.onChange, bare: !!props.jsonata };
     },
   };
   return (
@@ -183,6 +193,7 @@ export function KeyValueEditor(props: {
               lastFocused = {
                 el,
                 set: (v) => update(rows.map((x, j) => (j === i ? { ...x, v } : x))),
+                bare: false,
               };
             }}
             onChange={(e) => update(rows.map((x, j) => (j === i ? { ...x, v: e.target.value } : x)))}
