@@ -650,7 +650,20 @@ function Listener(props: {
   );
 }
 
-function FromJson(props: { api: Api; sampleUrl: string; saved: boolean; onFields: (f: Field[]) => void }) {
+type DeriveProps = { api: Api; sampleUrl: string; saved: boolean; onFields: (f: Field[]) => void };
+
+/** Sends a sample (`{json}` or `{pairs}`) to the node's sample route; hands on its fields, or returns the API's error. */
+async function deriveFields(props: DeriveProps, sample: unknown): Promise<string | null> {
+  try {
+    const r = await props.api<{ fields: Field[] }>('POST', props.sampleUrl, sample);
+    props.onFields(r.fields);
+    return null;
+  } catch (err) {
+    return errorText(err);
+  }
+}
+
+function FromJson(props: DeriveProps) {
   const id = useId();
   const [text, setText] = useState('{\n  "order": { "id": "A-1", "total": 12.5 }\n}');
   const [error, setError] = useState<string | null>(null);
@@ -662,13 +675,7 @@ function FromJson(props: { api: Api; sampleUrl: string; saved: boolean; onFields
       setError(`That is not JSON: ${errorText(err)}`);
       return;
     }
-    try {
-      const r = await props.api<{ fields: Field[] }>('POST', props.sampleUrl, { json });
-      setError(null);
-      props.onFields(r.fields);
-    } catch (err) {
-      setError(errorText(err));
-    }
+    setError(await deriveFields(props, { json }));
   };
   if (!props.saved) return <p className="muted">Save the flow first.</p>;
   return (
@@ -690,7 +697,7 @@ function FromJson(props: { api: Api; sampleUrl: string; saved: boolean; onFields
   );
 }
 
-function FromPairs(props: { api: Api; sampleUrl: string; saved: boolean; onFields: (f: Field[]) => void }) {
+function FromPairs(props: DeriveProps) {
   const [pairs, setPairs] = useState<{ key: string; value: string }[]>([{ key: 'order.id', value: 'A-1' }]);
   const [error, setError] = useState<string | null>(null);
   const derive = async () => {
@@ -699,13 +706,7 @@ function FromPairs(props: { api: Api; sampleUrl: string; saved: boolean; onField
       setError('Add at least one key');
       return;
     }
-    try {
-      const r = await props.api<{ fields: Field[] }>('POST', props.sampleUrl, { pairs: filled });
-      setError(null);
-      props.onFields(r.fields);
-    } catch (err) {
-      setError(errorText(err));
-    }
+    setError(await deriveFields(props, { pairs: filled }));
   };
   if (!props.saved) return <p className="muted">Save the flow first.</p>;
   return (
