@@ -1,5 +1,5 @@
 /**
- * The flow canvas in a real browser (Debian's Chromium) against a real Hookflow app on 127.0.0.1
+ * The flow canvas in a real browser (Chromium, see helpers/chromium.ts) against a real Hookflow app on 127.0.0.1
  * with a worker: a flow built by dragging components and connecting them answers real requests;
  * the URL copies; a sample listened for is captured and its fields become parameters whose
  * Required toggle makes the inbound endpoint refuse requests without them; the API's validation

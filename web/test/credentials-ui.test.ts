@@ -1,5 +1,5 @@
 /**
- * The Credentials screen in a real browser (Debian's Chromium) against a real Hookflow app on
+ * The Credentials screen in a real browser (Chromium, see helpers/chromium.ts) against a real Hookflow app on
  * 127.0.0.1: empty state, a credential created from the form and listed masked (the secret never
  * shown again), the API's own sentence for invalid data, delete only after the confirmation.
  */

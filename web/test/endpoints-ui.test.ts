@@ -1,5 +1,5 @@
 /**
- * The Webhook Settings screen in a real browser (Debian's Chromium) against a real Hookflow app on
+ * The Webhook Settings screen in a real browser (Chromium, see helpers/chromium.ts) against a real Hookflow app on
  * 127.0.0.1 and a real receiver whose answers the test controls: the Check button's green tick and
  * its errors, the signing secret shown once (and verified against a signed ping with
  * standardwebhooks), the API's own sentence for a bad URL, rotation, editing events and the

@@ -1,5 +1,5 @@
 /**
- * The Messages screens in a real browser (Debian's Chromium) against a real Hookflow app with its
+ * The Messages screens in a real browser (Chromium, see helpers/chromium.ts) against a real Hookflow app with its
  * delivery worker on 127.0.0.1 and real receivers whose answers the test controls: the list with
  * its filters and "Load more", a message's attempts (status, response, duration) and Retry, and
  * Recover on Webhook Settings resending failed messages since a time.

@@ -1,5 +1,5 @@
 /**
- * The Runs screens in a real browser (Debian's Chromium) against a real Hookflow app with flow and
+ * The Runs screens in a real browser (Chromium, see helpers/chromium.ts) against a real Hookflow app with flow and
  * delivery workers on 127.0.0.1: runs started by real webhook requests are listed and filtered;
  * a run's detail shows the trigger request, each step's input, output and error, its error, Rerun
  * and Cancel; the outbound message a run caused is shown with its attempts at a real receiver.

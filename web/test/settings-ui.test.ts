@@ -1,5 +1,5 @@
 /**
- * The Settings screen in a real browser (Debian's Chromium) against a real Hookflow app on
+ * The Settings screen in a real browser (Chromium, see helpers/chromium.ts) against a real Hookflow app on
  * 127.0.0.1: the IP allowlist saved from the form takes effect on the inbound endpoint, a value
  * the API refuses is shown in the API's words and nothing changes, retention and notification
  * addresses are saved.

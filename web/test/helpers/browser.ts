@@ -1,38 +1,42 @@
 /**
- * Debian's Chromium driven by playwright-core: nothing downloads a browser. scripts/ensure-chromium.sh
- * installs it (.ci/run calls it); without it the browser tests fail, saying so, rather than skip.
+ * The admin UI's browser tests drive Chromium with playwright-core. Which Chromium is chosen by
+ * ./chromium.ts: HOOKFLOW_CHROMIUM, else a system one, else the one inside the @sparticuz/chromium
+ * npm package — so `npm install` brings a browser and nothing is downloaded at run time.
  */
-import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
+import { findChromium, NO_CHROMIUM_HINT, NoChromiumError } from './chromium.ts';
 
-export const CHROMIUM_PATH = process.env.HOOKFLOW_CHROMIUM ?? '/usr/bin/chromium';
 const WEB = fileURLToPath(new URL('../../', import.meta.url));
 export const SCREENSHOTS = path.join(WEB, 'test', 'screenshots');
 
 /** A browser with the flags this machine needs (no background calls to the network, no GPU). */
 export async function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM_PATH))
+  const choice = await findChromium();
+  try {
+    // launch() gives every browser a new, empty user data dir of its own.
+    return await chromium.launch({
+      executablePath: choice.executablePath,
+      env: { ...process.env, ...choice.env },
+      headless: true,
+      chromiumSandbox: false,
+      args: [
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-quic',
+      ],
+    });
+  } catch (err) {
+    if (err instanceof NoChromiumError) throw err;
     throw new Error(
-      `Chromium is not installed at ${CHROMIUM_PATH}; the admin UI tests need it. ` +
-        'Run scripts/ensure-chromium.sh (apt-get install -y chromium) — .ci/run does it.',
+      `Chromium (${choice.source}: ${choice.executablePath}) did not start: ${(err as Error).message.split('\n')[0]} ${NO_CHROMIUM_HINT}`,
     );
-  // launch() gives every browser a new, empty user data dir of its own.
-  return chromium.launch({
-    executablePath: CHROMIUM_PATH,
-    headless: true,
-    chromiumSandbox: false,
-    args: [
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-    ],
-  });
+  }
 }
 
 /** Fails clearly when the UI was not built (npm install builds it). */
