@@ -43,6 +43,10 @@ export async function freePort(): Promise<number> {
 
 export type Hookflow = {
   base: string;
+  /** From spawning the process to the first `/healthz` 200, ms. */
+  healthyAfterMs: number;
+  /** Resident memory of the process with its children (npm, when started through `npm start`), MB. */
+  rssMb(): number;
   databaseUrl?: string;
   label: string;
   api(method: string, p: string, body?: unknown): Promise<any>;
@@ -66,6 +70,45 @@ export function processCpuMs(pid: number | undefined): number {
   } catch {
     return Number.NaN;
   }
+}
+
+/** Resident memory of a process and all its descendants, in MB (Linux /proc), or NaN elsewhere. */
+export function processTreeRssMb(pid: number | undefined): number {
+  if (!pid) return Number.NaN;
+  let total = 0;
+  for (const p of processTree(pid)) {
+    try {
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
+      if (m) total += Number(m[1]);
+    } catch {}
+  }
+  return total ? total / 1024 : Number.NaN;
+}
+
+/** A process and its descendants, from the parent pids in /proc/<pid>/stat. */
+export function processTree(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  try {
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        const list = children.get(ppid) ?? [];
+        list.push(Number(entry));
+        children.set(ppid, list);
+      } catch {}
+    }
+  } catch {
+    return [pid];
+  }
+  const out: number[] = [];
+  const visit = (p: number) => {
+    out.push(p);
+    for (const c of children.get(p) ?? []) visit(c);
+  };
+  visit(pid);
+  return out;
 }
 
 /** CPU time of every local `postgres` process (the database server's share of a run), in ms. */
@@ -167,7 +210,14 @@ const BENCH_SECRET_KEY = Buffer.alloc(32, 7).toString('base64');
 export async function startHookflow(
   env: Record<string, string> = {},
   prepared?: PreparedStore,
-  opts: { role?: 'all' | 'api' | 'worker'; ownsStore?: boolean } = {},
+  opts: {
+    role?: 'all' | 'api' | 'worker';
+    ownsStore?: boolean;
+    /** Start it as the README says, `npm start` (npm's own process included in `rssMb`). */
+    viaNpm?: boolean;
+    /** Also the process's stdout/stderr go nowhere (a measurement that prints its own figures). */
+    quiet?: boolean;
+  } = {},
 ): Promise<Hookflow> {
   const store = prepared ?? (await prepareStore());
   const ownsStore = opts.ownsStore ?? !prepared;
@@ -178,9 +228,14 @@ export async function startHookflow(
   const profile = process.env.BENCH_PROFILE
     ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`]
     : [];
+  const startedAt = Date.now();
+  const role = opts.role ?? 'all';
+  const [command, args] = opts.viaNpm
+    ? ['npm', ['start', '--silent', '--', '--role', role]]
+    : [process.execPath, [...profile, path.join(root, 'bin/hookflow.js'), 'start', '--role', role]];
   const child: ChildProcess = spawn(
-    process.execPath,
-    [...profile, path.join(root, 'bin/hookflow.js'), 'start', '--role', opts.role ?? 'all'],
+    command,
+    args,
     {
       cwd: root,
       env: {
@@ -195,9 +250,21 @@ export async function startHookflow(
         DATABASE_URL: databaseUrl ?? '',
         ...env,
       },
-      stdio: ['ignore', 'inherit', 'inherit'],
+      stdio: ['ignore', opts.quiet ? 'ignore' : 'inherit', 'inherit'],
     },
   );
+  let healthyAfterMs = Number.NaN;
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${base}/healthz`)).ok) {
+        healthyAfterMs = Date.now() - startedAt;
+        break;
+      }
+    } catch {}
+    if (child.exitCode !== null) throw new Error(`Hookflow exited with code ${child.exitCode}`);
+    if (i > 600) throw new Error('Hookflow did not answer /healthz');
+    await new Promise((r) => setTimeout(r, 50));
+  }
   for (let i = 0; ; i++) {
     try {
       if ((await fetch(`${base}/readyz`)).ok) break;
@@ -208,6 +275,8 @@ export async function startHookflow(
   }
   return {
     base,
+    healthyAfterMs,
+    rssMb: () => processTreeRssMb(child.pid),
     databaseUrl,
     label: databaseUrl ? 'PostgreSQL' : 'PGlite',
     async api(method, p, body) {
@@ -227,8 +296,25 @@ export async function startHookflow(
     },
     async stop() {
       if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        await new Promise((r) => child.once('exit', r));
+        // npm does not pass SIGTERM on to the shell and node below it: signal the whole tree.
+        const tree = opts.viaNpm ? processTree(child.pid!) : [child.pid!];
+        const exited = new Promise((r) => child.once('exit', r));
+        for (const pid of tree.reverse()) {
+          try {
+            process.kill(pid, 'SIGTERM');
+          } catch {}
+        }
+        await exited;
+        for (const pid of tree) {
+          for (let i = 0; i < 400; i++) {
+            try {
+              process.kill(pid, 0);
+            } catch {
+              break;
+            }
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        }
       }
       if (ownsStore) await store.drop();
     },

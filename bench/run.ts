@@ -11,9 +11,12 @@
  *      the events/s sustained when offered as much as 50 connections can send;
  *   3. delivery: 100k pre-made messages drained to the receiver — deliveries/s;
  *   4. a bare Node `http` server doing `JSON.parse` + 200 under the ingest load, and ingest as a
- *      ratio of it.
+ *      ratio of it;
+ *   5. memory: resident memory of `npm start` (npm + Hookflow) idle after the first start on an
+ *      empty DATA_DIR, after a restart, at its peak under the end-to-end load and idle after it; and
+ *      the time from the first start to /healthz.
  *
- * Options: --json (write bench/results/<date>.json), --only ingest,e2e,delivery,bare,
+ * Options: --json (write bench/results/<date>.json), --only ingest,e2e,delivery,bare,memory,
  * --scale (2 API + 2 worker processes; needs DATABASE_URL), --seconds N (10), --connections N (50),
  * --rate N (1000), --messages N (100000). BENCH_PROFILE=dir writes V8 CPU profiles of Hookflow.
  */
@@ -46,7 +49,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({
   options: {
     json: { type: 'boolean', default: false },
-    only: { type: 'string', default: 'ingest,bare,e2e,delivery' },
+    only: { type: 'string', default: 'ingest,bare,e2e,delivery,memory' },
     scale: { type: 'boolean', default: false },
     seconds: { type: 'string', default: '10' },
     connections: { type: 'string', default: '50' },
@@ -214,7 +217,12 @@ async function benchIngest() {
       warmupSeconds: 2,
     });
     // (the mark includes the 2 s warm-up: count its requests too, approximately, at the same rate)
-    const cpu = cpuPer(c0, cpuMark(apis), r.ok * ((seconds + 2) / seconds), r.cpuMs * ((seconds + 2) / seconds));
+    const cpu = cpuPer(
+      c0,
+      cpuMark(apis),
+      r.ok * ((seconds + 2) / seconds),
+      r.cpuMs * ((seconds + 2) / seconds),
+    );
     const stored = await countRuns(apis[0], flow.id);
     // The warm-up's runs are stored too: every 2xx of the measured phase must be among them.
     const auditOk = stored >= r.ok;
@@ -419,6 +427,86 @@ async function benchDelivery(receiver: Receiver) {
   }
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Memory as a user sees it: `npm start` (npm's process and Hookflow's together) on an empty
+ * DATA_DIR, idle; started again on the same data, idle; then under the end-to-end load at the
+ * fixed rate (the peak, sampled every 250 ms) and idle after it.
+ */
+async function benchMemory(receiver: Receiver) {
+  const idleMs = 20_000;
+  const store = await prepareStore();
+  const target = '≤ 400 MB';
+  const memRow = (measure: string, mb: number, note?: string): Row => ({
+    measure,
+    value: mb,
+    unit: 'MB RSS',
+    target,
+    met: mb <= 400,
+    note,
+  });
+  try {
+    let h = await startHookflow({}, store, { viaNpm: true, ownsStore: false, quiet: true });
+    rows.push({
+      measure: 'first `npm start` on an empty DATA_DIR → /healthz 200',
+      value: h.healthyAfterMs / 1000,
+      unit: 's',
+      target: '≤ 15 s',
+      met: h.healthyAfterMs <= 15_000,
+    });
+    await sleep(idleMs);
+    rows.push(memRow(`first start, idle ${idleMs / 1000} s (npm + Hookflow)`, h.rssMb()));
+    await h.stop();
+
+    h = await startHookflow({}, store, { viaNpm: true, ownsStore: false, quiet: true });
+    await sleep(idleMs);
+    rows.push(memRow(`restart on the same data, idle ${idleMs / 1000} s`, h.rssMb()));
+
+    const ep = await h.api('POST', '/api/v1/endpoints', {
+      name: 'bench receiver',
+      url: receiver.url,
+      events: ['flow.completed'],
+      is_default: true,
+    });
+    await receiver.secret(ep.signing_secret);
+    const flow = await h.api('POST', '/api/v1/flows', E2E_FLOW);
+    await receiver.reset();
+    let peak = 0;
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, h.rssMb());
+    }, 250);
+    let load: Awaited<ReturnType<typeof runLoad>>;
+    let got: ReceiverStats;
+    try {
+      load = await runLoad({
+        urls: hookUrls(flow, [h]),
+        connections,
+        seconds,
+        rate,
+        body: STAMPED_BODY,
+        stampBody: true,
+      });
+      got = await receiver.waitFor(load.ok, 120_000);
+    } finally {
+      clearInterval(sampler);
+    }
+    if (got.count < load.ok) failed = true;
+    // The 400 MB promise is for an idle process; the peak under load is recorded, not held to it.
+    rows.push({
+      measure: `under load: end to end at ${rate.toLocaleString('en')}/s for ${seconds} s, peak`,
+      value: peak,
+      unit: 'MB RSS',
+      note: `${got.count} delivered for ${load.ok} accepted (+ those in flight at the end)`,
+    });
+    await sleep(idleMs);
+    rows.push(memRow(`after that load, idle ${idleMs / 1000} s`, h.rssMb()));
+    await h.stop();
+  } finally {
+    await store.drop();
+  }
+}
+
 async function postgresVersion(): Promise<string> {
   if (!onPostgres) return `PGlite (embedded)`;
   const { default: pg } = await import('pg');
@@ -445,7 +533,7 @@ function table(): string {
   for (const r of rows) {
     const target = r.target ? `${r.target} — ${r.met ? 'met' : '**not met**'}` : '';
     lines.push(
-      `| ${r.measure} | ${fmt(r.value, r.unit === '%' ? 1 : 0)} ${r.unit} | ${r.p50 === undefined ? '' : `${fmt(r.p50, 1)} ms`} | ${r.p99 === undefined ? '' : `${fmt(r.p99, 1)} ms`} | ${r.errors === undefined ? '' : fmt(r.errors)} | ${target} |`,
+      `| ${r.measure} | ${fmt(r.value, r.unit === '%' || r.unit === 's' ? 1 : 0)} ${r.unit} | ${r.p50 === undefined ? '' : `${fmt(r.p50, 1)} ms`} | ${r.p99 === undefined ? '' : `${fmt(r.p99, 1)} ms`} | ${r.errors === undefined ? '' : fmt(r.errors)} | ${target} |`,
     );
   }
   return lines.join('\n');
@@ -464,6 +552,7 @@ async function main() {
     if (only.has('bare')) await benchBare();
     if (only.has('e2e')) await benchEndToEnd(receiver);
     if (only.has('delivery')) await benchDelivery(receiver);
+    if (only.has('memory')) await benchMemory(receiver);
   } finally {
     await receiver.helper.stop();
   }

@@ -3,8 +3,22 @@
  * DATA_DIR. Both are reached through one pg.Pool and one Kysely dialect, so every query in the
  * code base is the same SQL for both.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { PGlite } from '@electric-sql/pglite';
 import { createPgConfig } from '@electric-sql/pglite/node-postgres';
 import { Kysely, PostgresDialect } from 'kysely';
@@ -149,7 +163,8 @@ async function openPglite(dataDir: string, _opts: OpenOptions): Promise<Database
   }
   let pglite: PGlite;
   try {
-    pglite = new PGlite(dir);
+    if (!memory) await createPgliteCluster(dir);
+    pglite = new PGlite(dir, { startParams: PGLITE_START_PARAMS });
     await pglite.waitReady;
   } catch (err) {
     releaseLock();
@@ -173,6 +188,60 @@ async function openPglite(dataDir: string, _opts: OpenOptions): Promise<Database
       releaseLock();
     },
   };
+}
+
+/**
+ * The embedded PostgreSQL keeps its shared buffers inside the WebAssembly heap, and that heap never
+ * shrinks: PGlite's default of 128 MB is 128 MB of resident memory for good once the buffers have
+ * been touched. 16 MB keeps an idle Hookflow under 400 MB; the host's page cache still holds the
+ * data files, so reads that miss the buffers cost a copy, not a disk read (bench/RESULTS.md has the
+ * figures with both settings).
+ */
+export const PGLITE_SHARED_BUFFERS = '16MB';
+const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, '-c', `shared_buffers=${PGLITE_SHARED_BUFFERS}`];
+
+const execFileAsync = promisify(execFile);
+
+/**
+ * Creates the embedded cluster (initdb) when `dir` holds none — in a short-lived child process.
+ * initdb inside the WebAssembly heap grows it to ~800 MB, and a heap never shrinks: done in this
+ * process, the first start would idle at ~900 MB for its whole life; done in a child that exits,
+ * the memory goes back to the system and this process opens the finished cluster at ~300 MB.
+ * The child builds the cluster beside `dir` and renames it into place, so a start killed during
+ * initdb leaves no half-made cluster behind (the next start clears it away and builds again).
+ * The caller holds DATA_DIR's lock.
+ */
+export async function createPgliteCluster(dir: string): Promise<void> {
+  if (existsSync(path.join(dir, 'PG_VERSION'))) return;
+  const building = `${dir}.initdb-${process.pid}`;
+  const pgliteUrl = pathToFileURL(createRequire(import.meta.url).resolve('@electric-sql/pglite')).href;
+  const script = `const { PGlite } = await import(${JSON.stringify(pgliteUrl)});
+const db = new PGlite(process.argv[1]);
+await db.waitReady;
+await db.close();`;
+  try {
+    // What a start killed during initdb left behind (the caller holds DATA_DIR's lock: no other
+    // process is building here now).
+    const parent = path.dirname(dir);
+    const prefix = `${path.basename(dir)}.initdb-`;
+    if (existsSync(parent))
+      for (const name of readdirSync(parent))
+        if (name.startsWith(prefix)) rmSync(path.join(parent, name), { recursive: true, force: true });
+    await execFileAsync(process.execPath, ['--input-type=module', '-e', script, building], {
+      timeout: 120_000,
+      maxBuffer: 4 * 1024 * 1024,
+    });
+    rmSync(dir, { recursive: true, force: true });
+    renameSync(building, dir);
+  } catch (err) {
+    try {
+      rmSync(building, { recursive: true, force: true });
+    } catch {
+      // Nothing to clear where the folder could not be made either.
+    }
+    const e = err as Error & { stderr?: string };
+    throw new Error(`Could not create the embedded database in ${dir}: ${(e.stderr || e.message).trim()}`);
+  }
 }
 
 /**
