@@ -136,7 +136,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     // Logged as `reqId` on every line of the request (request.log) and echoed in x-request-id.
     genReqId: requestIdFor,
     // The router's own errors in the API's error shape: an id too long to exist is not found (for
-    // a hook, SPEC §3's 404 "Webhook not found"); a malformed %-escape is a bad request.
+    // a hook, docs/api.md §3.4's 404 "Webhook not found"); a malformed %-escape is a bad request.
     frameworkErrors: (err, request, reply) => {
       const answer = (status: number, body: { msg: string; code: string }) =>
         (reply as unknown as FastifyReply).code(status).send(body);

@@ -1,5 +1,5 @@
 /**
- * The management API over real HTTP and a real database (SPEC §2, §3, §6, §7): authentication,
+ * The management API over real HTTP and a real database (docs/api.md §2, §3, §6, §7): authentication,
  * tenants and keys, tenant isolation, flow CRUD and validation, runs, settings, OpenAPI, health.
  */
 import { createHash } from 'node:crypto';

@@ -1,5 +1,5 @@
 /**
- * The `hookflow` CLI as real processes (SPEC §1, §7): first start prints an admin key once, the
+ * The `hookflow` CLI as real processes (docs/api.md §1, §7): first start prints an admin key once, the
  * embedded database's DATA_DIR lock, SIGTERM drains and exits 0, configuration errors, migrate and
  * keys create. Always the embedded (PGlite) path: the children never get a DATABASE_URL.
  */

@@ -18,7 +18,7 @@ describe('delivering a run event to an endpoint', () => {
     await receiver.close();
   });
 
-  it('signs flow.completed with Standard Webhooks and the envelope of SPEC §5', async () => {
+  it('signs flow.completed with Standard Webhooks and the envelope of docs/api.md §5.5', async () => {
     const ep = await t.api('POST', '/api/v1/endpoints', {
       name: 'sink',
       url: `${receiver.url}/hook`,

@@ -1,5 +1,5 @@
 /**
- * Outbound delivery (SPEC §5) end to end: a real app with its delivery worker, real HTTP
+ * Outbound delivery (docs/api.md §5) end to end: a real app with its delivery worker, real HTTP
  * receivers on 127.0.0.1, and a fake clock (real time + an offset the test advances) so that
  * schedules of seconds or days are walked through without waiting for them. Jitter is made
  * deterministic with `random: () => 0.5` (factor 1.0). Each test has its own app and database.

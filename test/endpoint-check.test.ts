@@ -1,5 +1,5 @@
 /**
- * POST /api/v1/endpoints/check over a real app and real receivers on 127.0.0.1 (SPEC §5): the ping
+ * POST /api/v1/endpoints/check over a real app and real receivers on 127.0.0.1 (docs/api.md §5.3): the ping
  * is a signed envelope that verifies with the endpoint's secret, auth and headers arrive, a non-2xx
  * or no answer is `ok: false` (never a 5xx of the API), redirects are reported and never followed,
  * and the SSRF guard applies as for deliveries.

@@ -1,5 +1,5 @@
 /**
- * /api/v1/endpoints over real HTTP and a real database (SPEC §5): the signing secret is shown
+ * /api/v1/endpoints over real HTTP and a real database (docs/api.md §5.1, §5.2): the signing secret is shown
  * once, secrets never come back and never sit in clear in the row, one default per tenant,
  * validation, tenant isolation, rotation and delete.
  */

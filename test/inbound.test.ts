@@ -1,5 +1,5 @@
 /**
- * The inbound endpoint `/hooks/{tenant_id}/{flow_id}[/{node_id}]` (SPEC §3): every row of the
+ * The inbound endpoint `/hooks/{tenant_id}/{flow_id}[/{node_id}]` (docs/api.md §3.4–§3.7): every row of the
  * inbound table in order, body parsing, response modes, idempotency, durability and restart.
  * Real HTTP against a real app over a real database (PGlite, or PostgreSQL with TEST_DATABASE_URL).
  */

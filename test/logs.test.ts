@@ -1,5 +1,5 @@
 /**
- * JSON logs with request ids (SPEC §7): every request gets an id — the caller's X-Request-Id when
+ * JSON logs with request ids (docs/api.md §7.3): every request gets an id — the caller's X-Request-Id when
  * it is a sane token, a fresh one otherwise — echoed in the response and carried as `reqId` by the
  * request's log lines. Read from a real app's pino output, and from a real `hookflow start`.
  */

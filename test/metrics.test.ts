@@ -1,5 +1,5 @@
 /**
- * GET /metrics (SPEC §7): a real app with its workers, a real receiver on 127.0.0.1, and the
+ * GET /metrics (docs/api.md §7.2): a real app with its workers, a real receiver on 127.0.0.1, and the
  * Prometheus text read back sample by sample. Each test has its own app and database.
  */
 import { afterEach, describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * /readyz (SPEC §7): 200 while the database answers and every migration this build ships is
+ * /readyz (docs/api.md §7.1): 200 while the database answers and every migration this build ships is
  * applied; 503 `{status, code, msg}` otherwise, with /healthz still 200. The answer comes from a
  * check at most a second old, so the tests wait for the next check rather than expect it at once.
  */

@@ -1,5 +1,5 @@
 /**
- * Samples of webhook nodes (SPEC §3 "Samples"): the 3-minute listen window, capturing the next
+ * Samples of webhook nodes (docs/api.md §3.9 "Samples"): the 3-minute listen window, capturing the next
  * request whatever it is, the fields derived from it (or from JSON / key-value pairs), and those
  * fields saved as required parameters.
  */

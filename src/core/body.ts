@@ -1,5 +1,5 @@
 /**
- * Parsing of a fully received raw request body by its content type (SPEC §3 "Body parsing").
+ * Parsing of a fully received raw request body by its content type (docs/api.md §3.5 "Body parsing").
  *
  * Pure apart from multipart, which streams the buffer through busboy (hence the Promise).
  * Every parsed value must be storable as PostgreSQL `jsonb`, so strings containing U+0000 or

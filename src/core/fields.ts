@@ -1,5 +1,5 @@
 /**
- * Sample fields and required parameters of the webhook trigger (SPEC §3 "Samples").
+ * Sample fields and required parameters of the webhook trigger (docs/api.md §3.9 "Samples").
  *
  * Fields are derived from a captured request (or from JSON / key-value pairs the user typed);
  * when saved they become the webhook node's `parameters`, which are checked on every request.

@@ -1,7 +1,7 @@
 /**
- * The flow document of SPEC §3 (nodes, edges, settings): its schema, per-node config checks and
- * graph rules. Pure: returns every problem found, each naming the node and the field, so the API
- * can answer one 400 and the UI can mark the nodes.
+ * The flow document of docs/api.md §3.2 (nodes, edges, settings; node configs in §3.3 and §4.3):
+ * its schema, per-node config checks and graph rules. Pure: returns every problem found, each
+ * naming the node and the field, so the API can answer one 400 and the UI can mark the nodes.
  */
 import { z } from 'zod';
 import { parsePath } from './paths.ts';

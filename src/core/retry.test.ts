@@ -13,7 +13,7 @@ const high = () => 1; // factor 1.2
 const NOW = Date.UTC(2025, 0, 15, 12, 0, 0); // Wed, 15 Jan 2025 12:00:00 GMT
 
 describe('DEFAULT_RETRY_SCHEDULE_S', () => {
-  it('is immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (SPEC §5)', () => {
+  it('is immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (docs/api.md §5.6)', () => {
     expect(DEFAULT_RETRY_SCHEDULE_S).toEqual([
       0,
       5,

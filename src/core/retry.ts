@@ -1,5 +1,5 @@
 /**
- * When to try a delivery again (SPEC §5): a schedule of delays in seconds with ±20 % jitter, and a
+ * When to try a delivery again (docs/api.md §5.6): a schedule of delays in seconds with ±20 % jitter, and a
  * receiver's `Retry-After` on 429/503 honoured within bounds. Pure: no clock, no I/O — the caller
  * passes `nowMs` and may pass the random source.
  */

@@ -1,6 +1,6 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${...} is the template syntax this module implements, not a mistaken JS template literal
 /**
- * `${...}` templates inside string config (SPEC §3 "Templates and expressions").
+ * `${...}` templates inside string config (docs/api.md §3.8 "Templates and expressions").
  *
  *   `${Webhook::Body.order.id}`, `${Webhook::Headers.Authorization}`, `${Webhook::Query['hub.challenge']}`,
  *   `${Webhook::Method}`, `${Webhook::Path}`, `${flow.key.name}`, `${flow.id}`, `${vars.name}`,

@@ -1,5 +1,5 @@
 /**
- * POST /api/v1/endpoints/check (SPEC §5), the UI's green tick: sends one signed `ping` envelope to
+ * POST /api/v1/endpoints/check (docs/api.md §5.3), the UI's green tick: sends one signed `ping` envelope to
  * a URL the way a delivery would (Standard Webhooks headers, custom headers, auth, the SSRF-guarded
  * client, 15 s timeout) and reports `{ok, status, latency_ms, error}`. A failure to reach the
  * target — refused by the guard, timed out, connection failed — is a result (ok: false with the

@@ -1,5 +1,5 @@
 /**
- * /api/v1/events and /api/v1/event-types (SPEC §5): publishing an event from outside a flow, and
+ * /api/v1/events and /api/v1/event-types (docs/api.md §5.4): publishing an event from outside a flow, and
  * the event-type catalog. An event is a message: the `events_fan_out` trigger creates its
  * deliveries (one per subscribed endpoint) in the statement that inserts it.
  */

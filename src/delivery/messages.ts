@@ -1,5 +1,5 @@
 /**
- * Messages (SPEC §5): a message is an `events` row; its deliveries (one per endpoint) and their
+ * Messages (docs/api.md §5.8): a message is an `events` row; its deliveries (one per endpoint) and their
  * attempts (one per HTTP request) are written by the fan-out trigger and the delivery workers.
  * Here: the reads of the API, a manual retry of one delivery, the recovery of an endpoint's failed
  * deliveries, and the retention purge run by the maintenance loop.
@@ -270,7 +270,7 @@ const retentionCutoff = sql`now() - make_interval(days => coalesce(
        then least(greatest((t.settings ->> 'retention_days')::numeric, 1), 36500)::int end, 30))`;
 
 /**
- * Retention (SPEC §6 `retention_days`, default 30), one batch per kind: attempts older than their
+ * Retention (docs/api.md §6.2 `retention_days`, default 30), one batch per kind: attempts older than their
  * tenant's retention; then finished deliveries (delivered, failed, cancelled) older than it; then
  * messages older than it with no delivery left (so a message with a pending delivery is kept, and
  * no delivery outlives its message). Returns how many rows were deleted; the maintenance loop

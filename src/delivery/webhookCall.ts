@@ -1,5 +1,5 @@
 /**
- * The `webhook_call` node's effect (SPEC §4): call a configured outbound endpoint mid-flow with a
+ * The `webhook_call` node's effect (docs/api.md §4.3): call a configured outbound endpoint mid-flow with a
  * signed JSON body `{"method", "params", "run_id", "flow_id", "node_id"}` and hand the answer back
  * to the engine, which decides what a non-2xx means. Always through the SSRF-guarded client.
  */

@@ -1,7 +1,7 @@
 /**
  * The inbound endpoint `/hooks/{tenant_id}/{flow_id}[/{node_id}]`.
  *
- * Checks run in the order of SPEC §3: resolve → enabled → allowlist → GET verification → method →
+ * Checks run in the order of docs/api.md §3.4: resolve → enabled → allowlist → GET verification → method →
  * credential → body size → body parse → required parameters →
  * idempotency → persist → respond. An open listen window captures the request right after the
  * allowlist, even for a disabled flow. Only the last steps touch the database, and an accepted
@@ -96,7 +96,7 @@ async function handleHook(
 
   const capturing =
     !!hook.listeningUntil && hook.listeningUntil > deps.now() && method !== 'HEAD' && method !== 'OPTIONS';
-  // SPEC §3 answers "flow disabled" before the allowlist; an open listen window still captures.
+  // docs/api.md §3.4 answers "flow disabled" before the allowlist; an open listen window still captures.
   if (!entry.enabled && !capturing) return flowDisabled();
 
   const tenant = await deps.cache.tenant(tenantId);

@@ -1,5 +1,5 @@
 /**
- * E-mail notifications (SPEC §4 "Notifications") over SMTP with nodemailer.
+ * E-mail notifications (docs/api.md §4.5 "Notifications") over SMTP with nodemailer.
  *
  * Mail is a side channel: nothing here may throw into, or hold up, the run engine. `send()`
  * always resolves (true = delivered, false = disabled or given up after the retry schedule),

@@ -2,7 +2,7 @@
 import type { ReactNode } from 'react';
 import { Link } from './router.tsx';
 
-/** The sections of SPEC §8, in its order. */
+/** The sections of docs/api.md §8, in its order. */
 const SECTIONS = [
   { path: '/flows', label: 'Flows' },
   { path: '/runs', label: 'Runs' },

@@ -43,7 +43,7 @@ export const CREDENTIAL_TYPES = [
 ] as const;
 export type CredentialType = (typeof CREDENTIAL_TYPES)[number];
 
-/** Every type a stored credential may have (SPEC §6): the inbound ones plus `smtp`. */
+/** Every type a stored credential may have (docs/api.md §6.1): the inbound ones plus `smtp`. */
 export const STORED_CREDENTIAL_TYPES = [...CREDENTIAL_TYPES, 'smtp'] as const;
 export type StoredCredentialType = (typeof STORED_CREDENTIAL_TYPES)[number];
 

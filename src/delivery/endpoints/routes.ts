@@ -1,5 +1,5 @@
 /**
- * /api/v1/endpoints (SPEC §5): outbound webhooks. The signing secret is shown once, on create and
+ * /api/v1/endpoints (docs/api.md §5.1): outbound webhooks. The signing secret is shown once, on create and
  * on rotation; lists and details show auth only by its type and non-secret parts.
  */
 import type { FastifyInstance } from 'fastify';

@@ -1,5 +1,5 @@
 /**
- * SQL for outbound endpoints (SPEC §5). Secrets never sit in clear in a row: the signing secret
+ * SQL for outbound endpoints (docs/api.md §5.1). Secrets never sit in clear in a row: the signing secret
  * (and the previous one during a rotation) is sealed in `secret_enc` / `previous_secret_enc`, the
  * secret part of inline auth (basic password, api_key value, bearer token) in `auth_secret_enc`,
  * while `auth` keeps only the non-secret part ({type, username} / {type, header} / {type,
@@ -128,7 +128,7 @@ export class EndpointAuthSecretMissing extends Error {
   }
 }
 
-/** How long the previous signing secret keeps signing after a rotation (SPEC §5). */
+/** How long the previous signing secret keeps signing after a rotation (docs/api.md §5.2). */
 export const PREVIOUS_SECRET_VALIDITY_MS = 24 * 60 * 60 * 1000;
 
 const secretAad = (tenantId: string, id: string) => `endpoint:${tenantId}:${id}`;

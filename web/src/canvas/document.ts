@@ -1,5 +1,5 @@
 /**
- * The flow document of SPEC §3 and the canvas's picture of it: the component catalog (what each
+ * The flow document of docs/api.md §3.2 and the canvas's picture of it: the component catalog (what each
  * node type is for and the config a new one starts with), conversion between the API's
  * nodes/edges and React Flow's, and the next free id for a type (`set_1`, `set_2`, …).
  */

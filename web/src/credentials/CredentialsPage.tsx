@@ -28,7 +28,7 @@ type Field = {
   help?: string;
 };
 
-/** The form of each type's `data` (SPEC §6); the API validates and names what is wrong. */
+/** The form of each type's `data` (docs/api.md §6.1); the API validates and names what is wrong. */
 const TYPES: Record<string, { label: string; fields: Field[] }> = {
   basic: {
     label: 'Basic auth',

@@ -1,5 +1,5 @@
 /**
- * The create / edit form of an outbound endpoint (SPEC §8 "Webhook Settings"): name, events,
+ * The create / edit form of an outbound endpoint (docs/api.md §8 "Webhook Settings"): name, events,
  * notification type REST, URL with a Check button (the green tick), method, auth None / Basic /
  * API key, default toggle, Create (Save) and Cancel. The API validates; its sentence is shown.
  *

@@ -1,5 +1,5 @@
 /**
- * Webhook Settings (SPEC §5, §8): the outbound endpoints of the tenant — list with an on/off
+ * Webhook Settings (docs/api.md §5.1, §8): the outbound endpoints of the tenant — list with an on/off
  * switch, the create / edit form with the Check button, the signing secret shown once after
  * create and after rotation, recovery of failed messages since a time, and delete.
  */

@@ -1,4 +1,7 @@
-/** Outbound endpoints as /api/v1/endpoints shows them (SPEC §5): never a secret, only whether one is stored. */
+/**
+ * Outbound endpoints as /api/v1/endpoints shows them (docs/api.md §5.1): never a secret, only whether
+ * one is stored.
+ */
 
 export type EndpointMethod = 'POST' | 'PUT' | 'PATCH';
 

@@ -1,4 +1,7 @@
-/** Runs as the API returns them (SPEC §4); the messages they cause are typed in messages/types.ts. */
+/**
+ * Runs as the API returns them (docs/api.md §4.1, §4.2); the messages they cause are typed in
+ * messages/types.ts.
+ */
 import type { Api } from '../api.ts';
 import { ApiError } from '../api.ts';
 

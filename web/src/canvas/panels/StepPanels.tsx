@@ -1,4 +1,4 @@
-/** The settings of every node type but the webhook trigger (SPEC §4's config table). */
+/** The settings of every node type but the webhook trigger (docs/api.md §4.3's config table). */
 import type { Config, NodeType } from '../document.ts';
 import { BodyField, KeyValueEditor, NumberField, SelectField, TextField, Toggle } from './fields.tsx';
 

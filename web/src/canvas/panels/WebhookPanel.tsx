@@ -12,7 +12,7 @@ import { BodyField, KeyValueEditor, NumberField, SelectField, TextField, Toggle 
 import { withOptional } from './StepPanels.tsx';
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
-/** Credential types a webhook can check callers with (SPEC §3 auth). */
+/** Credential types a webhook can check callers with (docs/api.md §3.3 auth). */
 const VERIFYING_TYPES = new Set([
   'basic',
   'api_key',
