@@ -5,6 +5,7 @@
 
 import type { Database } from './db/connect.ts';
 import { purgeDeliveredMessages } from './delivery/messages.ts';
+import { purgeFinishedRuns } from './flows/runsStore.ts';
 import { purgeExpiredIdempotencyKeys } from './ingest/idempotency.ts';
 
 export function startMaintenance(
@@ -20,6 +21,8 @@ export function startMaintenance(
         while ((await purgeExpiredIdempotencyKeys(database)) > 0) {}
         // Messages, deliveries and attempts past each tenant's retention_days.
         while ((await purgeDeliveredMessages(database)) > 0) {}
+        // Finished runs past each tenant's run_retention_days (null keeps them).
+        while ((await purgeFinishedRuns(database)) > 0) {}
       } catch (err) {
         log.warn({ err: (err as Error).message }, 'maintenance failed; will retry');
       } finally {

@@ -802,7 +802,12 @@ describe('settings', () => {
     const { key } = await newTenant('Settings');
     const initial = await t.api('GET', '/api/v1/settings', undefined, key);
     expect(initial.status).toBe(200);
-    expect(initial.body).toEqual({ ip_allowlist: [], retention_days: 30, notify: { emails: [] } });
+    expect(initial.body).toEqual({
+      ip_allowlist: [],
+      retention_days: 30,
+      run_retention_days: 30,
+      notify: { emails: [] },
+    });
 
     const allow = ['203.0.113.0/24', '2001:db8::/32', '198.51.100.7'];
     const put = await t.api('PUT', '/api/v1/settings', { ip_allowlist: allow, retention_days: 7 }, key);

@@ -19,6 +19,8 @@ export interface TenantsTable {
 export type TenantSettings = {
   ip_allowlist?: string[];
   retention_days?: number;
+  /** Days finished runs are kept; null keeps them for good; absent = 30. */
+  run_retention_days?: number | null;
   notify?: { emails?: string[] };
 };
 

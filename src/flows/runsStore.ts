@@ -333,3 +333,24 @@ export async function getRunOutcome(db: Kysely<DB>, tenantId: string, id: string
     .where('id', '=', id)
     .executeTakeFirst();
 }
+
+/**
+ * Run retention (docs/api.md §6.2 `run_retention_days`, default 30; `null` keeps runs): deletes
+ * one batch of runs that finished longer ago than their tenant's retention — a run's node
+ * records, output and trigger live in its row and go with it. Queued and running runs are never
+ * touched, however old. Returns how many were deleted; the maintenance loop calls it until it
+ * returns 0, so a large backlog goes in small transactions. Several processes may run it at once.
+ */
+export async function purgeFinishedRuns(database: Database, batch = 500): Promise<number> {
+  const r = await sql`
+    delete from runs where ctid in (
+      select r.ctid from runs r left join tenants t on t.id = r.tenant_id
+      where r.status in ('succeeded', 'failed', 'cancelled')
+        and jsonb_typeof(coalesce(t.settings, '{}'::jsonb) -> 'run_retention_days') is distinct from 'null'
+        and r.finished_at < now() - make_interval(days => coalesce(
+          case when jsonb_typeof(t.settings -> 'run_retention_days') = 'number'
+               then least(greatest((t.settings ->> 'run_retention_days')::numeric, 1), 36500)::int end, 30))
+      limit ${batch}
+      for update of r skip locked)`.execute(database.db);
+  return Number(r.numAffectedRows ?? 0);
+}

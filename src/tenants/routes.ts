@@ -40,6 +40,8 @@ export const settingsBody = z
   .object({
     ip_allowlist: z.array(cidr).max(1000).optional(),
     retention_days: z.number().int().min(1).max(3650).optional(),
+    /** Days finished runs are kept (null: kept for good). */
+    run_retention_days: z.number().int().min(1).max(3650).nullable().optional(),
     notify: z
       .object({ emails: z.array(z.email()).max(50).default([]) })
       .strict()
@@ -193,6 +195,7 @@ function settingsView(s: Record<string, unknown> | null) {
   return {
     ip_allowlist: (s?.ip_allowlist as string[]) ?? [],
     retention_days: (s?.retention_days as number) ?? 30,
+    run_retention_days: s && 'run_retention_days' in s ? (s.run_retention_days as number | null) : 30,
     notify: (s?.notify as object) ?? { emails: [] },
   };
 }

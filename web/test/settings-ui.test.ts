@@ -1,13 +1,15 @@
 /**
  * The Settings screen in a real browser (Chromium, see helpers/chromium.ts) against a real Hookflow app on
  * 127.0.0.1: the IP allowlist saved from the form takes effect on the inbound endpoint, a value
- * the API refuses is shown in the API's words and nothing changes, retention and notification
+ * the API refuses is shown in the API's words and nothing changes, retention (of messages, and of
+ * runs, which the purge then follows) and notification
  * addresses are saved.
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp, webhookFlow } from '../../test/helpers/app.ts';
 import { eventually } from '../../test/helpers/receiver.ts';
+import { purgeFinishedRuns } from '../../src/flows/runsStore.ts';
 import { launchChromium, openSignedIn, requireBuiltUi, screenshot, shown } from './helpers/browser.ts';
 
 const TEST_TIMEOUT_MS = 90_000;
@@ -75,6 +77,59 @@ describe('Settings screen in Chromium', () => {
       await page.getByRole('button', { name: 'Save settings' }).click();
       await expect.poll(async () => (await settings()).ip_allowlist).toEqual([]);
       await eventually(async () => (await post()) === 200, 10_000, 'webhook accepted again');
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'run retention saved in the form decides which finished runs the purge removes, and "keep for good" keeps them',
+    async () => {
+      const flow = await t.api('POST', '/api/v1/flows', webhookFlow({}, { name: 'retained' }));
+      const hook = flow.body.webhooks[0].url as string;
+      /** A run of the flow that finished `days` ago. */
+      const finishedRun = async (days: number): Promise<string> => {
+        const res = await fetch(hook, {
+          method: 'POST',
+          body: '{}',
+          headers: { 'content-type': 'application/json' },
+        });
+        const { run_id } = (await res.json()) as { run_id: string };
+        await t.db.database.pool.query(
+          `update runs set status = 'succeeded', finished_at = now() - make_interval(days => $2) where id = $1`,
+          [run_id, days],
+        );
+        return run_id;
+      };
+      const runStatus = async (id: string) => (await t.api('GET', `/api/v1/runs/${id}`)).status;
+      const purge = async () => {
+        while ((await purgeFinishedRuns(t.db.database)) > 0) {}
+      };
+
+      const page = await settingsPage();
+      const days = page.getByLabel('Keep finished runs for (days)');
+      expect(await days.inputValue()).toBe('30');
+      await days.fill('7');
+      await page.getByRole('button', { name: 'Save settings' }).click();
+      await shown(page.getByText('Settings saved'));
+      expect((await settings()).run_retention_days).toBe(7);
+      const eightDaysOld = await finishedRun(8);
+      const sixDaysOld = await finishedRun(6);
+      await purge();
+      expect(await runStatus(eightDaysOld)).toBe(404);
+      expect(await runStatus(sixDaysOld)).toBe(200);
+
+      await page.getByLabel('Keep finished runs for good').check();
+      expect(await days.isDisabled()).toBe(true);
+      await page.getByRole('button', { name: 'Save settings' }).click();
+      await expect.poll(async () => (await settings()).run_retention_days).toBeNull();
+      await screenshot(page, '18-settings-runs-kept');
+      const yearOld = await finishedRun(365);
+      await purge();
+      expect(await runStatus(yearOld)).toBe(200);
+      // Shown as saved after a reload too.
+      await page.reload();
+      await shown(page.getByRole('button', { name: 'Save settings' }));
+      expect(await page.getByLabel('Keep finished runs for good').isChecked()).toBe(true);
     },
     TEST_TIMEOUT_MS,
   );

@@ -1,6 +1,6 @@
 /**
  * Settings of the signed-in key's tenant: the IP allowlist for inbound webhooks, how long delivered
- * messages are kept, and who is mailed about failures. Saved with PATCH /api/v1/settings; the
+ * messages and finished runs are kept, and who is mailed about failures. Saved with PATCH /api/v1/settings; the
  * API's own sentence is shown when it refuses a value.
  */
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
@@ -10,6 +10,8 @@ import { useToast } from '../toasts.tsx';
 export type Settings = {
   ip_allowlist: string[];
   retention_days: number;
+  /** null: finished runs are kept for good. */
+  run_retention_days: number | null;
   notify: { emails: string[] };
 };
 
@@ -25,6 +27,8 @@ export function SettingsPage({ api }: { api: Api }) {
   const [loadError, setLoadError] = useState<string | null>(null);
   const [allowlist, setAllowlist] = useState('');
   const [retention, setRetention] = useState('30');
+  const [runRetention, setRunRetention] = useState('30');
+  const [keepRuns, setKeepRuns] = useState(false);
   const [emails, setEmails] = useState('');
   const [saveError, setSaveError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -33,6 +37,8 @@ export function SettingsPage({ api }: { api: Api }) {
     setLoaded(s);
     setAllowlist(s.ip_allowlist.join('\n'));
     setRetention(String(s.retention_days));
+    setKeepRuns(s.run_retention_days === null);
+    setRunRetention(String(s.run_retention_days ?? 30));
     setEmails(s.notify.emails.join('\n'));
   }, []);
 
@@ -53,11 +59,15 @@ export function SettingsPage({ api }: { api: Api }) {
     e.preventDefault();
     const days = Number(retention);
     if (!Number.isInteger(days)) return setSaveError('Retention is a whole number of days');
+    const runDays = Number(runRetention);
+    if (!keepRuns && (runRetention.trim() === '' || !Number.isInteger(runDays)))
+      return setSaveError('Run retention is a whole number of days');
     setBusy(true);
     try {
       const saved = await api<Settings>('PATCH', '/settings', {
         ip_allowlist: lines(allowlist),
         retention_days: days,
+        run_retention_days: keepRuns ? null : runDays,
         notify: { emails: lines(emails) },
       });
       show(saved);
@@ -119,6 +129,27 @@ export function SettingsPage({ api }: { api: Api }) {
               value={retention}
               onChange={(e) => setRetention(e.target.value)}
             />
+          </div>
+          <div className="field">
+            <label htmlFor="settings-run-retention">
+              <span>Keep finished runs for (days)</span>
+            </label>
+            <input
+              id="settings-run-retention"
+              type="number"
+              min={1}
+              max={3650}
+              value={runRetention}
+              disabled={keepRuns}
+              onChange={(e) => setRunRetention(e.target.value)}
+            />
+            <label className="field field-inline">
+              <input type="checkbox" checked={keepRuns} onChange={(e) => setKeepRuns(e.target.checked)} />
+              <span>Keep finished runs for good</span>
+            </label>
+            <p className="muted">
+              Runs still queued or running are never removed; older finished runs go with their step records.
+            </p>
           </div>
           <div className="field">
             <label htmlFor="settings-emails">
