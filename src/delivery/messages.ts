@@ -11,6 +11,7 @@ import { HttpError, notFound } from '../api/errors.ts';
 import { type ApiDocs, limitSchema, page, principal, validate } from '../api/http.ts';
 import type { Database } from '../db/connect.ts';
 import type { DB, DeliveryStatus } from '../db/schema.ts';
+import { tenantRetentionCutoff } from '../tenants/retention.ts';
 import { DELIVERIES_CHANNEL } from './store.ts';
 
 export type DeliverySummary = Record<DeliveryStatus, number>;
@@ -265,9 +266,7 @@ export async function recoverEndpoint(
 }
 
 /** `now() - retention` for the tenant joined as `t` (settings.retention_days, default 30). */
-const retentionCutoff = sql`now() - make_interval(days => coalesce(
-  case when jsonb_typeof(t.settings -> 'retention_days') = 'number'
-       then least(greatest((t.settings ->> 'retention_days')::numeric, 1), 36500)::int end, 30))`;
+const retentionCutoff = tenantRetentionCutoff('retention_days');
 
 /**
  * Retention (docs/api.md §6.2 `retention_days`, default 30), one batch per kind: attempts older than their

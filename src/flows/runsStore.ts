@@ -2,6 +2,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/connect.ts';
 import type { DB, RunStatus } from '../db/schema.ts';
+import { tenantRetentionCutoff } from '../tenants/retention.ts';
 
 export type NewRun = {
   tenantId: string;
@@ -347,9 +348,9 @@ export async function purgeFinishedRuns(database: Database, batch = 500): Promis
       select r.ctid from runs r left join tenants t on t.id = r.tenant_id
       where r.status in ('succeeded', 'failed', 'cancelled')
         and jsonb_typeof(coalesce(t.settings, '{}'::jsonb) -> 'run_retention_days') is distinct from 'null'
-        and r.finished_at < now() - make_interval(days => coalesce(
-          case when jsonb_typeof(t.settings -> 'run_retention_days') = 'number'
-               then least(greatest((t.settings ->> 'run_retention_days')::numeric, 1), 36500)::int end, 30))
+        -- No retention is shorter than a day: the partial index skips the most recent runs.
+        and r.finished_at < now() - interval '1 day'
+        and r.finished_at < ${tenantRetentionCutoff('run_retention_days')}
       limit ${batch}
       for update of r skip locked)`.execute(database.db);
   return Number(r.numAffectedRows ?? 0);

@@ -21,6 +21,32 @@ const lines = (text: string) =>
     .map((s) => s.trim())
     .filter(Boolean);
 
+/** A retention in whole days, 1–3650 as the API takes it. */
+function DaysInput(props: {
+  id: string;
+  label: string;
+  value: string;
+  disabled?: boolean;
+  onChange: (value: string) => void;
+}) {
+  return (
+    <>
+      <label htmlFor={props.id}>
+        <span>{props.label}</span>
+      </label>
+      <input
+        id={props.id}
+        type="number"
+        min={1}
+        max={3650}
+        value={props.value}
+        disabled={props.disabled}
+        onChange={(e) => props.onChange(e.target.value)}
+      />
+    </>
+  );
+}
+
 export function SettingsPage({ api }: { api: Api }) {
   const toast = useToast();
   const [loaded, setLoaded] = useState<Settings | null>(null);
@@ -118,30 +144,20 @@ export function SettingsPage({ api }: { api: Api }) {
             </p>
           </div>
           <div className="field">
-            <label htmlFor="settings-retention">
-              <span>Keep delivered messages for (days)</span>
-            </label>
-            <input
+            <DaysInput
               id="settings-retention"
-              type="number"
-              min={1}
-              max={3650}
+              label="Keep delivered messages for (days)"
               value={retention}
-              onChange={(e) => setRetention(e.target.value)}
+              onChange={setRetention}
             />
           </div>
           <div className="field">
-            <label htmlFor="settings-run-retention">
-              <span>Keep finished runs for (days)</span>
-            </label>
-            <input
+            <DaysInput
               id="settings-run-retention"
-              type="number"
-              min={1}
-              max={3650}
+              label="Keep finished runs for (days)"
               value={runRetention}
               disabled={keepRuns}
-              onChange={(e) => setRunRetention(e.target.value)}
+              onChange={setRunRetention}
             />
             <label className="field field-inline">
               <input type="checkbox" checked={keepRuns} onChange={(e) => setKeepRuns(e.target.checked)} />
