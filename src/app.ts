@@ -89,9 +89,9 @@ export type AppDeps = {
   /** all (default): API, inbound and run workers; api: no workers; worker: workers and health only. */
   role?: Role;
   /** Worker tuning (tests shorten the lease and the poll). */
-  worker?: { leaseMs?: number; pollMs?: number; batchSize?: number };
+  worker?: { leaseMs?: number; pollMs?: number; batchSize?: number; maxInFlight?: number };
   /** Delivery worker tuning (tests: a short poll, a deterministic jitter). */
-  delivery?: { pollMs?: number; leaseMs?: number; random?: () => number; timeoutMs?: number };
+  delivery?: { pollMs?: number; leaseMs?: number; random?: () => number; timeoutMs?: number; stopGraceMs?: number };
   /** Mail for run notifications (default: from SMTP_URL). */
   mailer?: Mailer;
   /** The admin UI's build folder (default: web/dist of this checkout). */
@@ -179,6 +179,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
           leaseMs: deps.worker?.leaseMs,
           pollMs: deps.worker?.pollMs,
           batchSize: deps.worker?.batchSize,
+          maxInFlight: deps.worker?.maxInFlight,
           onRunFinished: (run) => notifyRunFinished(mailer, config.publicUrl, run),
         });
   const delivery =
@@ -192,10 +193,12 @@ export async function createApp(deps: AppDeps): Promise<App> {
           metrics,
           retrySchedule: config.retrySchedule,
           disableAfterMs: config.disableEndpointAfterMs,
+          circuit: { failures: config.circuitFailures, cooldownS: config.circuitCooldownS, maxCooldownS: 600 },
           notify: (_tenantId, to, subject, text) => mailer.enqueue({ to, subject, text }),
           now,
           random: deps.delivery?.random,
           pollMs: deps.delivery?.pollMs,
+          stopGraceMs: deps.delivery?.stopGraceMs,
           leaseMs: deps.delivery?.leaseMs ?? config.deliveryLeaseMs,
           // A request always ends before its lease does, so no other worker sends it meanwhile.
           timeoutMs:

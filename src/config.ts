@@ -31,6 +31,10 @@ export type Config = {
   deliveryLeaseMs: number;
   /** An endpoint whose every attempt has failed this long is disabled (HOOKFLOW_DISABLE_ENDPOINT_AFTER_DAYS). */
   disableEndpointAfterMs: number;
+  /** Consecutive failed attempts that open an endpoint's circuit (HOOKFLOW_CIRCUIT_FAILURES). */
+  circuitFailures: number;
+  /** An open circuit's first cool-down in seconds, doubled per failed probe up to 600 (HOOKFLOW_CIRCUIT_COOLDOWN_S). */
+  circuitCooldownS: number;
   /** When set, GET /metrics needs `Authorization: Bearer <token>` (HOOKFLOW_METRICS_TOKEN). */
   metricsToken: string | undefined;
   /** A request whose headers and body have not all arrived after this long is cut off with a 408 (HOOKFLOW_REQUEST_TIMEOUT_MS). */
@@ -255,7 +259,22 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     e.HOOKFLOW_REQUEST_TIMEOUT_MS ?? '30000',
   );
 
+  const whole = (name: string, min: number, max: number, fallback: string) =>
+    pick(
+      name,
+      z
+        .string()
+        .regex(/^\d+$/, `${name} must be a whole number`)
+        .transform(Number)
+        .refine((n) => n >= min && n <= max, `${name} must be between ${min} and ${max}`),
+      e[name] ?? fallback,
+    );
+  const circuitFailures = whole('HOOKFLOW_CIRCUIT_FAILURES', 1, 1000, '5');
+  const circuitCooldownS = whole('HOOKFLOW_CIRCUIT_COOLDOWN_S', 1, 600, '30');
+
   return {
+    circuitFailures,
+    circuitCooldownS,
     metricsToken,
     requestTimeoutMs,
     deliveryLeaseMs,

@@ -1,6 +1,6 @@
 /**
  * Messages over real HTTP, a real database, real delivery workers and real receivers on 127.0.0.1
- * (docs/api.md §5.4–§5.8): POST /events fans out to subscribed endpoints; messages, deliveries and
+ * (docs/api.md §5.4–§5.9): POST /events fans out to subscribed endpoints; messages, deliveries and
  * attempts are readable; retries follow a short schedule to "failed"; a manual retry is tried once;
  * recover resends failed deliveries; the retention purge; tenant isolation and validation.
  */

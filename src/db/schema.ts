@@ -4,6 +4,8 @@ import type { ColumnType, Generated } from 'kysely';
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type Json<T = unknown> = ColumnType<T, string, string>;
 
+export type CircuitState = 'closed' | 'open' | 'half_open';
+
 export interface MetaTable {
   key: string;
   value: Json;
@@ -21,6 +23,8 @@ export type TenantSettings = {
   retention_days?: number;
   /** Days finished runs are kept; null keeps them for good; absent = 30. */
   run_retention_days?: number | null;
+  /** Runs of the tenant running at once, across processes; null or absent: no cap. */
+  max_concurrent_runs?: number | null;
   notify?: { emails?: string[] };
 };
 
@@ -135,6 +139,11 @@ export interface EndpointsTable {
   rate_limit_per_s: ColumnType<number | null, number | null | undefined, number | null>;
   body: ColumnType<EndpointBodyRow, string | undefined, string>;
   retry_schedule: ColumnType<number[] | null, number[] | null | undefined, number[] | null>;
+  max_in_flight: ColumnType<number, number | undefined, number>;
+  circuit_state: ColumnType<CircuitState, CircuitState | undefined, CircuitState>;
+  circuit_failures: ColumnType<number, number | undefined, number>;
+  circuit_until: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  circuit_cooldown_s: ColumnType<number, number | undefined, number>;
   secret_enc: Buffer;
   previous_secret_enc: ColumnType<Buffer | null, Buffer | null | undefined, Buffer | null>;
   previous_secret_expires_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;

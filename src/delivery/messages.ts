@@ -1,5 +1,5 @@
 /**
- * Messages (docs/api.md §5.8): a message is an `events` row; its deliveries (one per endpoint) and their
+ * Messages (docs/api.md §5.9): a message is an `events` row; its deliveries (one per endpoint) and their
  * attempts (one per HTTP request) are written by the fan-out trigger and the delivery workers.
  * Here: the reads of the API, a manual retry of one delivery, the recovery of an endpoint's failed
  * deliveries, and the retention purge run by the maintenance loop.

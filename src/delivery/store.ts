@@ -12,6 +12,8 @@ export type ClaimedDelivery = {
   endpoint_id: string;
   attempts: number;
   manual: boolean;
+  /** The one delivery sent to an endpoint whose circuit is half open. */
+  probe: boolean;
   event_type: string;
   /** The message's data as JSON text (spliced into the payload as is: no parse and re-stringify). */
   data_json: string;
@@ -19,28 +21,144 @@ export type ClaimedDelivery = {
   event_created_at: Date;
 };
 
-/** Claims due deliveries under a lease (`SKIP LOCKED`), with their message. */
-export async function claimDueDeliveries(
-  db: Kysely<DB>,
-  opts: { workerId: string; now: Date; leaseMs: number; limit: number },
-): Promise<ClaimedDelivery[]> {
+export type EndpointKey = { tenantId: string; endpointId: string };
+
+export type ClaimOptions = {
+  workerId: string;
+  now: Date;
+  leaseMs: number;
+  /** At most this many deliveries, and at most this many of one endpoint. */
+  limit: number;
+  /** Attempts this process has in flight per endpoint: an endpoint gets max_in_flight minus these. */
+  busy?: (EndpointKey & { inFlight: number })[];
+  /** The walk over endpoints starts after this one (round-robin across claims); null: from the start. */
+  after?: EndpointKey | null;
+  /** …and ends at this one (inclusive), for the second half of a wrapped walk. */
+  upTo?: EndpointKey | null;
+  /** Endpoints looked at by one claim. */
+  maxEndpoints?: number;
+};
+
+export type Claim = {
+  deliveries: ClaimedDelivery[];
+  /** The last endpoint the walk looked at, when it stopped at maxEndpoints (where the next claim goes on). */
+  walkEnd: EndpointKey | null;
+};
+
+const FIRST_KEY: EndpointKey = { tenantId: '', endpointId: '' };
+
+/**
+ * Claims due deliveries under a lease (`SKIP LOCKED`), with their message, fairly (docs/api.md §5.7):
+ * - it walks the endpoints that have due deliveries (a loose index scan of `deliveries_due_endpoint`,
+ *   one index probe per endpoint, from `after`), so a backlog of 100,000 to one endpoint costs the
+ *   walk one step and another endpoint's fresh delivery is in the same claim;
+ * - each endpoint gets at most its `max_in_flight` minus what this process already has in flight
+ *   there, oldest due first;
+ * - an endpoint whose circuit is open gets nothing but manual retries; one whose cool-down is over
+ *   gets one probe, and its circuit turns half open under a lease in the same statement (so two
+ *   processes never probe at once);
+ * - the rows are then taken round-robin: the first of every endpoint before the second of any,
+ *   interleaved across tenants, up to `limit`.
+ */
+export async function claimDueDeliveries(db: Kysely<DB>, opts: ClaimOptions): Promise<Claim> {
   const until = new Date(opts.now.getTime() + opts.leaseMs);
-  const r = await sql<ClaimedDelivery>`
-    with c as (
-      select tenant_id, id from deliveries
-      where status = 'pending' and next_attempt_at <= ${opts.now}
-        and (locked_until is null or locked_until < ${opts.now})
-      order by next_attempt_at
-      limit ${opts.limit}
-      for update skip locked
+  const after = opts.after ?? FIRST_KEY;
+  const upTo = opts.upTo ?? null;
+  const busy = JSON.stringify(
+    (opts.busy ?? []).map((b) => ({ t: b.tenantId, e: b.endpointId, n: b.inFlight })),
+  );
+  const maxEndpoints = opts.maxEndpoints ?? 500;
+  const r = await sql<
+    ClaimedDelivery & { walk_tenant: string | null; walk_endpoint: string | null; walked: number | null }
+  >`
+    with walk as (with recursive w(tenant_id, endpoint_id, n) as (
+      (select tenant_id, endpoint_id, 1 from deliveries
+       where status = 'pending' and next_attempt_at <= ${opts.now}
+         and (tenant_id, endpoint_id) > (${after.tenantId}::text, ${after.endpointId}::text)
+         and (${upTo?.tenantId ?? null}::text is null
+              or (tenant_id, endpoint_id) <= (${upTo?.tenantId ?? null}::text, ${upTo?.endpointId ?? null}::text))
+       order by tenant_id, endpoint_id limit 1)
+      union all
+      select nx.tenant_id, nx.endpoint_id, w.n + 1 from w cross join lateral (
+        select d.tenant_id, d.endpoint_id from deliveries d
+        where d.status = 'pending' and d.next_attempt_at <= ${opts.now}
+          and (d.tenant_id, d.endpoint_id) > (w.tenant_id, w.endpoint_id)
+          and (${upTo?.tenantId ?? null}::text is null
+               or (d.tenant_id, d.endpoint_id) <= (${upTo?.tenantId ?? null}::text, ${upTo?.endpointId ?? null}::text))
+        order by d.tenant_id, d.endpoint_id limit 1) nx
+      where w.n < ${maxEndpoints}::int
+    ) select * from w), busy as (
+      select * from json_to_recordset(${busy}::json) as b(t text, e text, n int)
+    ), ep as (
+      select w.tenant_id, w.endpoint_id, w.n as ord, x.id is not null and x.enabled as sending,
+             coalesce(x.max_in_flight, 1) as max_in_flight, coalesce(x.circuit_state, 'closed') as circuit_state,
+             coalesce(b.n, 0) as busy
+      from walk w
+      left join endpoints x on x.tenant_id = w.tenant_id and x.id = w.endpoint_id
+      left join busy b on b.t = w.tenant_id and b.e = w.endpoint_id
+    ), probe as (
+      update endpoints x set circuit_state = 'half_open', circuit_until = ${until}
+      from ep
+      where x.tenant_id = ep.tenant_id and x.id = ep.endpoint_id and ep.sending and ep.busy < ep.max_in_flight
+        and x.circuit_state <> 'closed' and x.circuit_until <= ${opts.now}
+      returning x.tenant_id, x.id
+    ), lim as (
+      select ep.tenant_id, ep.endpoint_id, ep.ord, p.id is not null as is_probe,
+             -- deleted or disabled: taken to be closed by the worker at once, no attempt
+             case when not ep.sending then ${opts.limit}::int
+                  when p.id is not null then 1
+                  else greatest(0, least(ep.max_in_flight - ep.busy, ${opts.limit}::int)) end as allowance,
+             ep.sending and ep.circuit_state <> 'closed' and p.id is null as manual_only
+      from ep left join probe p on p.tenant_id = ep.tenant_id and p.id = ep.endpoint_id
+    ), c as (
+      select l.tenant_id, l.endpoint_id, l.ord, l.is_probe, x.id, x.next_attempt_at
+      from lim l cross join lateral (
+        select d.id, d.next_attempt_at from deliveries d
+        where not l.manual_only and l.allowance > 0
+          and d.status = 'pending' and d.tenant_id = l.tenant_id and d.endpoint_id = l.endpoint_id
+          and d.next_attempt_at <= ${opts.now} and (d.locked_until is null or d.locked_until < ${opts.now})
+        order by d.next_attempt_at
+        limit l.allowance
+        for update of d skip locked) x
+      union all
+      select l.tenant_id, l.endpoint_id, l.ord, false, x.id, x.next_attempt_at
+      from lim l cross join lateral (
+        select d.id, d.next_attempt_at from deliveries d
+        where l.manual_only and l.allowance > 0
+          and d.status = 'pending' and d.manual and d.tenant_id = l.tenant_id and d.endpoint_id = l.endpoint_id
+          and d.next_attempt_at <= ${opts.now} and (d.locked_until is null or d.locked_until < ${opts.now})
+        order by d.next_attempt_at
+        limit l.allowance
+        for update of d skip locked) x
+    ), ranked as (
+      select c.*, row_number() over (partition by c.tenant_id order by c.rn_e, c.ord) as rn_t
+      from (select c.*, row_number() over (partition by c.tenant_id, c.endpoint_id order by c.next_attempt_at) as rn_e
+            from c) c
+    ), chosen as (
+      select tenant_id, id, is_probe from ranked order by is_probe desc, rn_t, ord limit ${opts.limit}::int
     ), d as (
       update deliveries d set locked_until = ${until}, locked_by = ${opts.workerId}
-      from c where d.tenant_id = c.tenant_id and d.id = c.id
-      returning d.tenant_id, d.id, d.message_id, d.endpoint_id, d.attempts, d.manual
+      from chosen c where d.tenant_id = c.tenant_id and d.id = c.id
+      returning d.tenant_id, d.id, d.message_id, d.endpoint_id, d.attempts, d.manual, c.is_probe as probe
     )
-    select d.*, e.event_type, e.data::text as data_json, e.context, e.created_at as event_created_at
-    from d join events e on e.tenant_id = d.tenant_id and e.id = d.message_id`.execute(db);
-  return r.rows;
+    select d.*, e.event_type, e.data::text as data_json, e.context, e.created_at as event_created_at,
+           null::text as walk_tenant, null::text as walk_endpoint, null::int as walked
+    from d join events e on e.tenant_id = d.tenant_id and e.id = d.message_id
+    union all
+    select null, null, null, null, null, null, null, null, null, null, null, w.tenant_id, w.endpoint_id, w.n
+    from (select * from walk order by n desc limit 1) w`.execute(db);
+  const deliveries: ClaimedDelivery[] = [];
+  let walkEnd: EndpointKey | null = null;
+  for (const row of r.rows) {
+    if (row.id === null) {
+      if (row.walked !== null && Number(row.walked) >= maxEndpoints && row.walk_tenant && row.walk_endpoint)
+        walkEnd = { tenantId: row.walk_tenant, endpointId: row.walk_endpoint };
+      continue;
+    }
+    const { walk_tenant: _t, walk_endpoint: _e, walked: _w, ...d } = row;
+    deliveries.push(d);
+  }
+  return { deliveries, walkEnd };
 }
 
 export type AttemptResult = {
@@ -56,17 +174,47 @@ export type AttemptResult = {
   durationMs: number;
   error: string | null;
   manual: boolean;
+  /** The half-open circuit's probe. */
+  probe?: boolean;
   /** What the delivery becomes. */
   status: 'delivered' | 'pending' | 'failed';
   nextAttemptAt: Date | null;
 };
 
+/** When an endpoint's circuit opens and how long it stays open (docs/api.md §5.7). */
+export type CircuitRules = {
+  /** Consecutive failed or timed-out attempts that open the circuit. */
+  failures: number;
+  /** The first cool-down, in seconds; each failed probe doubles it… */
+  cooldownS: number;
+  /** …up to this. */
+  maxCooldownS: number;
+};
+
+export const DEFAULT_CIRCUIT: CircuitRules = { failures: 5, cooldownS: 30, maxCooldownS: 600 };
+
+export type RecordedAttempts = {
+  /** Per endpoint that failed (tenant:endpoint): since when it has been failing. */
+  failingSince: Map<string, Date>;
+  /** Endpoints whose circuit this write opened (or re-opened after a failed probe) or closed. */
+  circuits: {
+    tenantId: string;
+    endpointId: string;
+    state: 'open' | 'closed';
+    until: Date | null;
+    failures: number;
+  }[];
+  /** Delivery ids whose lease this worker no longer held: nothing was recorded for them. */
+  lost: Set<string>;
+};
+
 /**
  * Records attempts and moves their deliveries on, in one statement for a batch; also keeps each
- * endpoint's `failing_since` (null after a success, the first failure's time otherwise), and writes
- * `message.attempt.exhausted` for the deliveries given up on that `exhausted` picks — in the same
- * transaction, so the news cannot be lost between the two. Returns, per endpoint that failed,
- * since when it has been failing.
+ * endpoint's `failing_since` (null after a success, the first failure's time otherwise) and its
+ * circuit, and writes `message.attempt.exhausted` for the deliveries given up on that `exhausted`
+ * picks — in the same transaction, so the news cannot be lost between the two. `results` are in
+ * the order the attempts ended. An attempt whose delivery this worker no longer holds (its lease
+ * was given back or taken over) records nothing.
  */
 export async function recordAttempts(
   db: Kysely<DB>,
@@ -74,8 +222,10 @@ export async function recordAttempts(
   now: Date,
   results: AttemptResult[],
   exhausted: (r: AttemptResult) => boolean = () => false,
-): Promise<Map<string, Date>> {
-  if (results.length === 0) return new Map();
+  circuit: CircuitRules = DEFAULT_CIRCUIT,
+): Promise<RecordedAttempts> {
+  const out: RecordedAttempts = { failingSince: new Map(), circuits: [], lost: new Set() };
+  if (results.length === 0) return out;
   // One JSON parameter for the batch: JSON.stringify is native, where 13 array parameters cost pg
   // an escape pass over every element.
   const rows = results.map((x) => ({
@@ -94,20 +244,51 @@ export async function recordAttempts(
     next_attempt_at: x.nextAttemptAt,
     exhausted_id: exhausted(x) ? newId('evt') : null,
   }));
-  const r = await sql<{ tenant_id: string; id: string; failing_since: Date | null }>`
+  // Per endpoint, in the order the attempts ended: failures after the last success, and the probe's
+  // outcome (a success anywhere closes the circuit; a failed probe re-opens it for longer).
+  const perEndpoint = new Map<
+    string,
+    { t: string; e: string; any_ok: boolean; trail: number; probe_failed: boolean }
+  >();
+  for (const x of results) {
+    const key = `${x.tenantId}:${x.endpointId}`;
+    const pe = perEndpoint.get(key) ?? {
+      t: x.tenantId,
+      e: x.endpointId,
+      any_ok: false,
+      trail: 0,
+      probe_failed: false,
+    };
+    if (x.ok) {
+      pe.any_ok = true;
+      pe.trail = 0;
+    } else {
+      pe.trail++;
+      if (x.probe) pe.probe_failed = true;
+    }
+    perEndpoint.set(key, pe);
+  }
+  const failures = Math.max(1, circuit.failures);
+  const nf = sql`(case when pe.any_ok then pe.trail else ep.circuit_failures + pe.trail end)`;
+  const reopen = sql`(pe.probe_failed and ep.circuit_state = 'half_open')`;
+  const open = sql`(${nf} >= ${failures}::int and (pe.any_ok or ep.circuit_state = 'closed'))`;
+  const longer = sql`least(ep.circuit_cooldown_s * 2, ${circuit.maxCooldownS}::int)`;
+  const r = await sql<{
+    tenant_id: string;
+    id: string;
+    any_ok: boolean;
+    failing_since: Date | null;
+    new_state: string | null;
+    old_state: string | null;
+    until: Date | null;
+    failures: number | null;
+    lost: string[] | null;
+  }>`
     with u as (
       select * from json_to_recordset(${JSON.stringify(rows)}::json)
         as u(tenant_id text, attempt_id text, delivery_id text, message_id text, endpoint_id text, ok boolean,
              response_status int, response_body text, duration_ms int, error text, manual boolean, status text,
              next_attempt_at timestamptz, exhausted_id text)
-    ), a as (
-      insert into attempts (tenant_id, id, delivery_id, message_id, endpoint_id, status, response_status,
-                            response_body, duration_ms, error, manual, created_at)
-      select tenant_id, attempt_id, delivery_id, message_id, endpoint_id,
-             case when ok then 'succeeded' else 'failed' end, response_status, response_body, duration_ms, error,
-             manual, ${now}::timestamptz
-      from u
-      returning 1
     ), d as (
       update deliveries d set status = u.status, attempts = d.attempts + 1, next_attempt_at = u.next_attempt_at,
         locked_until = null, locked_by = null, last_response_status = u.response_status, last_error = u.error,
@@ -116,6 +297,14 @@ export async function recordAttempts(
         delivered_at = case when u.status = 'delivered' then ${now}::timestamptz else d.delivered_at end
       from u where d.tenant_id = u.tenant_id and d.id = u.delivery_id and d.locked_by = ${workerId}
       returning d.tenant_id, d.id
+    ), a as (
+      insert into attempts (tenant_id, id, delivery_id, message_id, endpoint_id, status, response_status,
+                            response_body, duration_ms, error, manual, created_at)
+      select u.tenant_id, u.attempt_id, u.delivery_id, u.message_id, u.endpoint_id,
+             case when u.ok then 'succeeded' else 'failed' end, u.response_status, u.response_body, u.duration_ms,
+             u.error, u.manual, ${now}::timestamptz
+      from u join d on d.tenant_id = u.tenant_id and d.id = u.delivery_id
+      returning 1
     ), ex as (
       insert into events (tenant_id, id, event_type, data, context, source)
       select u.tenant_id, u.exhausted_id, 'message.attempt.exhausted',
@@ -130,25 +319,74 @@ export async function recordAttempts(
       insert into event_types (tenant_id, name) select distinct tenant_id, 'message.attempt.exhausted' from ex
       on conflict do nothing
       returning 1
-    ), per_endpoint as (
-      select tenant_id, endpoint_id, bool_or(ok) as any_ok from u group by tenant_id, endpoint_id
+    ), pe as (
+      select * from json_to_recordset(${JSON.stringify([...perEndpoint.values()])}::json)
+        as pe(t text, e text, any_ok boolean, trail int, probe_failed boolean)
     ), changed as (
-      -- Written only when it changes: a healthy endpoint's row is not rewritten (and locked) by
-      -- every batch of every worker.
-      update endpoints ep set failing_since = case when pe.any_ok then null else ${now}::timestamptz end
-      from per_endpoint pe
-      where ep.tenant_id = pe.tenant_id and ep.id = pe.endpoint_id
-        and (case when pe.any_ok then ep.failing_since is not null else ep.failing_since is null end)
-      returning 1
+      -- Written only when something changes: a healthy endpoint's row is not rewritten (and locked)
+      -- by every batch of every worker. Every expression reads the row as it is when locked, so two
+      -- workers recording at once both count.
+      update endpoints ep set
+        failing_since = case when pe.any_ok then null else coalesce(ep.failing_since, ${now}::timestamptz) end,
+        circuit_failures = ${nf},
+        circuit_state = case when ${reopen} or ${open} then 'open' when pe.any_ok then 'closed' else ep.circuit_state end,
+        circuit_cooldown_s = case when ${reopen} then ${longer}
+                                  when ${open} or pe.any_ok then ${circuit.cooldownS}::int
+                                  else ep.circuit_cooldown_s end,
+        circuit_until = case when ${reopen} then ${now}::timestamptz + ${longer} * interval '1 second'
+                             when ${open} then ${now}::timestamptz + ${circuit.cooldownS}::int * interval '1 second'
+                             when pe.any_ok then null
+                             else ep.circuit_until end
+      from pe
+      where ep.tenant_id = pe.t and ep.id = pe.e
+        and not (pe.any_ok and pe.trail = 0 and ep.failing_since is null and ep.circuit_failures = 0
+                 and ep.circuit_state = 'closed')
+      returning ep.tenant_id, ep.id, ep.circuit_state, ep.circuit_until, ep.circuit_failures
     )
     -- (every part of one statement sees the rows as they were before it: null means "from now")
-    select pe.tenant_id, pe.endpoint_id as id, coalesce(ep.failing_since, ${now}::timestamptz) as failing_since
-    from per_endpoint pe join endpoints ep on ep.tenant_id = pe.tenant_id and ep.id = pe.endpoint_id
-    where not pe.any_ok`.execute(db);
-  const out = new Map<string, Date>();
-  for (const row of r.rows)
-    if (row.failing_since) out.set(`${row.tenant_id}:${row.id}`, new Date(row.failing_since));
+    select pe.t as tenant_id, pe.e as id, pe.any_ok, coalesce(ep.failing_since, ${now}::timestamptz) as failing_since,
+           ch.circuit_state as new_state, ep.circuit_state as old_state, ch.circuit_until as until,
+           ch.circuit_failures as failures, null::text[] as lost
+    from pe join endpoints ep on ep.tenant_id = pe.t and ep.id = pe.e
+    left join changed ch on ch.tenant_id = pe.t and ch.id = pe.e
+    union all
+    select null, null, null, null, null, null, null, null,
+           (select array_agg(u.delivery_id) from u
+            where not exists (select 1 from d where d.tenant_id = u.tenant_id and d.id = u.delivery_id))`.execute(
+    db,
+  );
+  for (const row of r.rows) {
+    if (row.tenant_id === null) {
+      for (const id of row.lost ?? []) out.lost.add(id);
+      continue;
+    }
+    const key = `${row.tenant_id}:${row.id}`;
+    if (!row.any_ok && row.failing_since) out.failingSince.set(key, new Date(row.failing_since));
+    const opened =
+      row.new_state === 'open' && (row.old_state !== 'open' || perEndpoint.get(key)?.probe_failed);
+    const closed = row.new_state === 'closed' && row.old_state !== 'closed';
+    if (opened || closed)
+      out.circuits.push({
+        tenantId: row.tenant_id,
+        endpointId: row.id,
+        state: opened ? 'open' : 'closed',
+        until: row.until ? new Date(row.until) : null,
+        failures: Number(row.failures ?? 0),
+      });
+  }
   return out;
+}
+
+/** Gives leases back without an attempt (shutdown): the deliveries are due as they were. */
+export async function releaseDeliveries(
+  db: Kysely<DB>,
+  workerId: string,
+  items: { tenantId: string; id: string }[],
+): Promise<void> {
+  if (!items.length) return;
+  await sql`update deliveries d set locked_until = null, locked_by = null
+    from unnest(${items.map((i) => i.tenantId)}::text[], ${items.map((i) => i.id)}::text[]) as u(tenant_id, id)
+    where d.tenant_id = u.tenant_id and d.id = u.id and d.locked_by = ${workerId}`.execute(db);
 }
 
 /** Gives deliveries back without an attempt (rate limit, shutdown): tried again at `at`. */

@@ -21,13 +21,17 @@ import { type EndpointForSending, loadEndpointForSending } from './endpoints/sto
 import { type OutboundClient, OutboundError } from './httpClient.ts';
 import {
   type AttemptResult,
+  type CircuitRules,
   type ClaimedDelivery,
   claimDueDeliveries,
   closeDeliveries,
+  DEFAULT_CIRCUIT,
   DELIVERIES_CHANNEL,
   disableEndpointForFailures,
+  type EndpointKey,
   postponeDeliveries,
   recordAttempts,
+  releaseDeliveries,
   takeRateSlots,
 } from './store.ts';
 
@@ -48,17 +52,23 @@ export type DeliveryWorkerOptions = {
   retrySchedule: number[];
   /** An endpoint whose attempts have all failed this long is disabled. */
   disableAfterMs: number;
+  /** When circuits open and for how long (default 5 failures, 30 s doubling to 10 min). */
+  circuit?: CircuitRules;
   /** Mail to the tenant's notification addresses (endpoint disabled). */
   notify?: (tenantId: string, to: string[], subject: string, text: string) => void;
   now?: () => number;
   random?: () => number;
   workerId?: string;
+  /** Deliveries one claim takes at most. */
   batchSize?: number;
+  /** Deliveries this process holds at most (claimed and not yet recorded). */
+  maxInFlight?: number;
   leaseMs?: number;
   pollMs?: number;
   /** Per-request timeout (default 15 s). */
   timeoutMs?: number;
-  maxBatchesInFlight?: number;
+  /** On stop: how long attempts in flight may take to end before their leases are given back. */
+  stopGraceMs?: number;
 };
 
 const RESPONSE_BODY_LIMIT = 4096;
@@ -71,6 +81,16 @@ const RESPONSE_BODY_LIMIT = 4096;
 const RATE_SECOND_MARGIN_MS = 250;
 const FAILURE_EVENTS = new Set(['message.attempt.exhausted', 'endpoint.disabled']);
 
+type Held = { delivery: ClaimedDelivery; key: string; abort: AbortController; released: boolean };
+type Finished = { result: AttemptResult; delivery: ClaimedDelivery };
+
+/**
+ * Every delivery is on its own (docs/api.md §5.7): a claim starts each attempt at once, and each is
+ * recorded when it ends — attempts that end at about the same time share one write (group
+ * commit), but none waits for another. Per endpoint at most `max_in_flight` attempts are in flight
+ * in this process (the claim gives an endpoint only what it has room for); the circuit breaker
+ * lives in the endpoint's row, so every process sees it.
+ */
 export class DeliveryWorker {
   readonly workerId: string;
   private readonly now: () => number;
@@ -80,12 +100,36 @@ export class DeliveryWorker {
   private readonly waiting = new Wakeable();
   private unlisten?: () => Promise<void>;
   private unsubscribeCache?: () => Promise<void>;
-  private readonly inFlight = new Set<Promise<void>>();
+  /** HTTP attempts in flight per endpoint (tenant:endpoint). */
+  private readonly busy = new Map<string, number>();
+  /** Deliveries claimed and not yet recorded, closed or given back. */
+  private outstanding = 0;
+  /** Deliveries whose attempt is in flight, by id. */
+  private readonly held = new Map<string, Held>();
+  /** Dispatches of claimed batches still loading endpoints or taking rate slots. */
+  private readonly dispatching = new Set<Promise<void>>();
+  private finished: Finished[] = [];
+  private writing = 0;
+  private writeScheduled = false;
+  private readonly writeIdle: (() => void)[] = [];
+  private readonly attemptsIdle: (() => void)[] = [];
+  /** Where the next claim's walk over endpoints starts (round-robin when there are many). */
+  private cursor: EndpointKey | null = null;
+  private retryTimer?: NodeJS.Timeout;
+  private retryTimerAt = Number.POSITIVE_INFINITY;
 
   constructor(private readonly opts: DeliveryWorkerOptions) {
     this.workerId = opts.workerId ?? `${hostname()}:${process.pid}:${newId('dw').slice(-6)}`;
     this.now = opts.now ?? Date.now;
     this.endpoints = new NotifiedCache(5_000, this.now);
+  }
+
+  private get maxInFlight(): number {
+    return this.opts.maxInFlight ?? 1000;
+  }
+
+  private get batchSize(): number {
+    return this.opts.batchSize ?? 200;
   }
 
   async start(): Promise<void> {
@@ -102,11 +146,42 @@ export class DeliveryWorker {
     this.loopDone = this.loop();
   }
 
-  /** Stops claiming and waits for the batch in flight (bounded by the request timeout). */
+  /**
+   * Stops claiming; attempts in flight get `stopGraceMs` (default 2 s) to end and be recorded, then
+   * the rest are cut off and their leases given back, so another process sends them at once
+   * rather than after the lease (docs/api.md §8).
+   */
   async stop(): Promise<void> {
     this.stopping = true;
     this.poke();
     await this.loopDone;
+    await Promise.allSettled(this.dispatching);
+    if (this.held.size) {
+      const grace = new Promise<void>((r) => setTimeout(r, this.opts.stopGraceMs ?? 2000).unref());
+      await Promise.race([this.attemptsEnded(), grace]);
+    }
+    const cut = [...this.held.values()];
+    for (const h of cut) {
+      h.released = true;
+      h.abort.abort();
+    }
+    await this.drainWrites();
+    if (cut.length) {
+      try {
+        await releaseDeliveries(
+          this.opts.database.db,
+          this.workerId,
+          cut.map((h) => ref(h.delivery)),
+        );
+        this.opts.log.info({ deliveries: cut.length }, 'gave back the leases of deliveries still in flight');
+      } catch (err) {
+        this.opts.log.warn(
+          { err: (err as Error).message },
+          'giving back delivery leases failed; they run out',
+        );
+      }
+    }
+    clearTimeout(this.retryTimer);
     await this.unlisten?.();
     await this.unsubscribeCache?.();
   }
@@ -118,15 +193,16 @@ export class DeliveryWorker {
   private async loop(): Promise<void> {
     let backoff = 100;
     while (!this.stopping) {
+      const room = this.maxInFlight - this.outstanding;
       this.waiting.arm();
+      if (room <= 0) {
+        // Woken when writes give room back.
+        await this.waiting.sleep(this.opts.pollMs ?? 1000);
+        continue;
+      }
       let claimed: ClaimedDelivery[];
       try {
-        claimed = await claimDueDeliveries(this.opts.database.db, {
-          workerId: this.workerId,
-          now: new Date(this.now()),
-          leaseMs: this.opts.leaseMs ?? 60_000,
-          limit: this.opts.batchSize ?? 200,
-        });
+        claimed = await this.claim(Math.min(this.batchSize, room));
         backoff = 100;
       } catch (err) {
         if (this.stopping) break;
@@ -136,23 +212,64 @@ export class DeliveryWorker {
         continue;
       }
       if (claimed.length) {
-        // Several batches in flight: one slow receiver does not hold up the next claims.
-        const p: Promise<void> = this.deliverBatch(claimed)
-          .catch((err) =>
-            // An outage is expected news (warn); anything else is a bug to look at (error).
-            this.opts.log[isDatabaseUnavailable(err) ? 'warn' : 'error'](
-              { err, deliveries: claimed.length, delivery_ids: claimed.slice(0, 20).map((d) => d.id) },
-              'delivery batch failed; its leases will bring the deliveries back',
-            ),
-          )
-          .finally(() => this.inFlight.delete(p));
-        this.inFlight.add(p);
-        if (this.inFlight.size >= (this.opts.maxBatchesInFlight ?? 4)) await Promise.race(this.inFlight);
+        this.dispatch(claimed);
         continue;
       }
       await this.waiting.sleep(this.opts.pollMs ?? 1000);
     }
-    await Promise.allSettled(this.inFlight);
+  }
+
+  /** One claim, or two when the walk over endpoints wraps around (see claimDueDeliveries). */
+  private async claim(limit: number): Promise<ClaimedDelivery[]> {
+    const base = {
+      workerId: this.workerId,
+      now: new Date(this.now()),
+      leaseMs: this.opts.leaseMs ?? 60_000,
+      busy: [...this.busy].map(([key, inFlight]) => {
+        const i = key.indexOf(':');
+        return { tenantId: key.slice(0, i), endpointId: key.slice(i + 1), inFlight };
+      }),
+    };
+    const first = await claimDueDeliveries(this.opts.database.db, { ...base, limit, after: this.cursor });
+    this.take(first.deliveries);
+    const wrapFrom = this.cursor;
+    this.cursor = first.walkEnd;
+    if (first.walkEnd || !wrapFrom || first.deliveries.length >= limit) return first.deliveries;
+    // The walk reached the last endpoint: the ones before where it started get their turn too.
+    const second = await claimDueDeliveries(this.opts.database.db, {
+      ...base,
+      limit: limit - first.deliveries.length,
+      after: null,
+      upTo: wrapFrom,
+    });
+    this.take(second.deliveries);
+    this.cursor = second.walkEnd;
+    return [...first.deliveries, ...second.deliveries];
+  }
+
+  /** Counts claimed deliveries at once, so the next claim sees them as this process's. */
+  private take(claimed: ClaimedDelivery[]): void {
+    this.outstanding += claimed.length;
+    for (const d of claimed) {
+      const key = `${d.tenant_id}:${d.endpoint_id}`;
+      this.busy.set(key, (this.busy.get(key) ?? 0) + 1);
+    }
+  }
+
+  /** A claimed delivery that will not be attempted now (closed, postponed) or whose write is done. */
+  private untake(d: ClaimedDelivery, attemptEnded: boolean): void {
+    if (!attemptEnded) this.freeSlot(`${d.tenant_id}:${d.endpoint_id}`);
+    const before = this.outstanding;
+    this.outstanding = Math.max(0, this.outstanding - 1);
+    if (before >= this.maxInFlight && this.outstanding < this.maxInFlight) this.poke();
+  }
+
+  /** An endpoint has one more free slot; a claim that may have skipped it for being full is due. */
+  private freeSlot(key: string): void {
+    const n = (this.busy.get(key) ?? 1) - 1;
+    if (n <= 0) this.busy.delete(key);
+    else this.busy.set(key, n);
+    this.poke();
   }
 
   private endpoint(tenantId: string, id: string): Promise<EndpointForSending | null> {
@@ -172,7 +289,21 @@ export class DeliveryWorker {
     });
   }
 
-  private async deliverBatch(batch: ClaimedDelivery[]): Promise<void> {
+  private dispatch(batch: ClaimedDelivery[]): void {
+    const p: Promise<void> = this.startAttempts(batch)
+      .catch((err) =>
+        // An outage is expected news (warn); anything else is a bug to look at (error).
+        this.opts.log[isDatabaseUnavailable(err) ? 'warn' : 'error'](
+          { err, deliveries: batch.length, delivery_ids: batch.slice(0, 20).map((d) => d.id) },
+          'starting deliveries failed; their leases will bring them back',
+        ),
+      )
+      .finally(() => this.dispatching.delete(p));
+    this.dispatching.add(p);
+  }
+
+  /** Closes what cannot be sent, postpones what is over a rate limit, and starts every other attempt. */
+  private async startAttempts(batch: ClaimedDelivery[]): Promise<void> {
     const db = this.opts.database.db;
     const now = new Date(this.now());
     const gone: ClaimedDelivery[] = [];
@@ -190,80 +321,193 @@ export class DeliveryWorker {
         byEndpoint.set(key, group);
       }
     }
-    await closeDeliveries(
-      db,
-      this.workerId,
-      gone.map(ref),
-      'cancelled',
-      'The endpoint no longer exists',
-      now,
-    );
-    await closeDeliveries(db, this.workerId, disabled.map(ref), 'failed', 'The endpoint is disabled', now);
-    const metrics = this.opts.metrics;
-    metrics?.deliveryMovedOn('cancelled', gone.length);
-    metrics?.deliveryMovedOn('failed', disabled.length);
-
-    const sends: Promise<AttemptResult>[] = [];
-    /** What each send is for, in the same order. */
-    const sent: ClaimedDelivery[] = [];
-    let postponeTo = 0;
-    for (const { endpoint, items } of byEndpoint.values()) {
-      let allowed = items;
-      if (endpoint.rateLimitPerS) {
-        // The second the sends count in is the one they go out in: read the clock now (not at the
-        // start of the batch), and send only when the grant is in hand well before that second
-        // ends; otherwise the requests wait for the next second.
-        const at = this.now();
-        const second = Math.floor(at / 1000);
-        const cutoff = (second + 1) * 1000 - RATE_SECOND_MARGIN_MS;
-        let granted = 0;
-        if (at < cutoff) {
-          granted = await takeRateSlots(
-            db,
-            endpoint.tenantId,
-            endpoint.id,
-            second,
-            endpoint.rateLimitPerS,
-            items.length,
-          );
-          if (this.now() >= cutoff) granted = 0;
+    const settled = new Set<string>();
+    try {
+      let postponeTo = 0;
+      for (const { endpoint, items } of byEndpoint.values()) {
+        let allowed = items;
+        if (endpoint.rateLimitPerS) {
+          // The second the sends count in is the one they go out in: read the clock now (not at the
+          // claim), and send only when the grant is in hand well before that second ends; otherwise
+          // the requests wait for the next second.
+          const at = this.now();
+          const second = Math.floor(at / 1000);
+          const cutoff = (second + 1) * 1000 - RATE_SECOND_MARGIN_MS;
+          let granted = 0;
+          if (at < cutoff) {
+            granted = await takeRateSlots(
+              db,
+              endpoint.tenantId,
+              endpoint.id,
+              second,
+              endpoint.rateLimitPerS,
+              items.length,
+            );
+            if (this.now() >= cutoff) granted = 0;
+          }
+          allowed = items.slice(0, granted);
+          postponed.push(...items.slice(granted));
+          postponeTo = Math.max(postponeTo, (second + 1) * 1000);
         }
-        allowed = items.slice(0, granted);
-        postponed.push(...items.slice(granted));
-        postponeTo = Math.max(postponeTo, (second + 1) * 1000);
+        for (const d of allowed) {
+          this.attempt(endpoint, d);
+          settled.add(d.id);
+        }
       }
-      for (const d of allowed) {
-        sends.push(this.send(endpoint, d));
-        sent.push(d);
+      const metrics = this.opts.metrics;
+      await closeDeliveries(
+        db,
+        this.workerId,
+        gone.map(ref),
+        'cancelled',
+        'The endpoint no longer exists',
+        now,
+      );
+      metrics?.deliveryMovedOn('cancelled', gone.length);
+      await closeDeliveries(db, this.workerId, disabled.map(ref), 'failed', 'The endpoint is disabled', now);
+      metrics?.deliveryMovedOn('failed', disabled.length);
+      if (postponed.length) {
+        await postponeDeliveries(db, this.workerId, postponed.map(ref), new Date(postponeTo));
+        metrics?.deliveryMovedOn('rate_limited', postponed.length);
       }
+    } finally {
+      for (const d of batch) if (!settled.has(d.id)) this.untake(d, false);
     }
-    if (postponed.length) {
-      await postponeDeliveries(db, this.workerId, postponed.map(ref), new Date(postponeTo));
-      metrics?.deliveryMovedOn('rate_limited', postponed.length);
-    }
-    const results = await Promise.all(sends);
-    const recordedAt = this.now();
-    const failingSince = await recordAttempts(
-      db,
-      this.workerId,
-      new Date(recordedAt),
-      results,
-      (r) =>
-        // News of a failure does not make more news: two failing endpoints must not feed each other
-        // an endless chain of exhausted events.
-        r.status === 'failed' && !r.manual && r.responseStatus !== 410 && !FAILURE_EVENTS.has(r.eventType),
-    );
-    if (metrics)
-      results.forEach((r, i) => {
-        metrics.attemptFinished(r.durationMs / 1000);
-        metrics.deliveryMovedOn(r.status === 'pending' ? 'retrying' : r.status);
-        if (r.status === 'delivered')
-          metrics.delivered((recordedAt - new Date(sent[i].event_created_at).getTime()) / 1000);
-      });
-    await this.afterAttempts(results, failingSince);
   }
 
-  private async send(endpoint: EndpointForSending, d: ClaimedDelivery): Promise<AttemptResult> {
+  /** Starts one attempt; it is recorded when it ends, whatever the others do. */
+  private attempt(endpoint: EndpointForSending, d: ClaimedDelivery): void {
+    const key = `${d.tenant_id}:${d.endpoint_id}`;
+    const held: Held = { delivery: d, key, abort: new AbortController(), released: false };
+    this.held.set(d.id, held);
+    void this.send(endpoint, d, held.abort.signal).then((result) => {
+      this.held.delete(d.id);
+      this.freeSlot(key);
+      if (this.held.size === 0) for (const w of this.attemptsIdle.splice(0)) w();
+      if (held.released) {
+        // Cut off at shutdown: its lease is given back, nothing is recorded.
+        this.untake(d, true);
+        return;
+      }
+      this.finished.push({ result, delivery: d });
+      this.scheduleWrite();
+    });
+  }
+
+  private attemptsEnded(): Promise<void> {
+    if (this.held.size === 0) return Promise.resolve();
+    return new Promise((r) => this.attemptsIdle.push(r));
+  }
+
+  private get maxWritesInFlight(): number {
+    return this.opts.database.kind === 'pglite' ? 1 : 2;
+  }
+
+  private scheduleWrite(): void {
+    if (this.writeScheduled || this.writing >= this.maxWritesInFlight) return;
+    this.writeScheduled = true;
+    // Attempts that end in the same turn of the event loop share the write.
+    setImmediate(() => {
+      this.writeScheduled = false;
+      while (this.finished.length && this.writing < this.maxWritesInFlight) {
+        const batch = this.finished.splice(0, 500);
+        this.writing++;
+        void this.write(batch).finally(() => {
+          this.writing--;
+          if (this.finished.length) this.scheduleWrite();
+          else if (this.writing === 0) for (const w of this.writeIdle.splice(0)) w();
+        });
+      }
+    });
+  }
+
+  private drainWrites(): Promise<void> {
+    if (this.finished.length === 0 && this.writing === 0 && !this.writeScheduled) return Promise.resolve();
+    return new Promise((r) => {
+      this.writeIdle.push(r);
+      this.scheduleWrite();
+    });
+  }
+
+  /** Records finished attempts; a write that fails leaves them to their leases. */
+  private async write(batch: Finished[]): Promise<void> {
+    const results = batch.map((f) => f.result);
+    try {
+      const recordedAt = this.now();
+      const recorded = await recordAttempts(
+        this.opts.database.db,
+        this.workerId,
+        new Date(recordedAt),
+        results,
+        (r) =>
+          // News of a failure does not make more news: two failing endpoints must not feed each other
+          // an endless chain of exhausted events.
+          r.status === 'failed' && !r.manual && r.responseStatus !== 410 && !FAILURE_EVENTS.has(r.eventType),
+        this.opts.circuit ?? DEFAULT_CIRCUIT,
+      );
+      const metrics = this.opts.metrics;
+      let soonest = Number.POSITIVE_INFINITY;
+      for (const { result: r, delivery: d } of batch) {
+        if (recorded.lost.has(r.deliveryId)) continue;
+        metrics?.attemptFinished(r.durationMs / 1000);
+        metrics?.deliveryMovedOn(r.status === 'pending' ? 'retrying' : r.status);
+        if (r.status === 'delivered')
+          metrics?.delivered((recordedAt - new Date(d.event_created_at).getTime()) / 1000);
+        if (r.nextAttemptAt) soonest = Math.min(soonest, r.nextAttemptAt.getTime());
+      }
+      if (recorded.lost.size)
+        this.opts.log.warn(
+          { deliveries: recorded.lost.size, delivery_ids: [...recorded.lost].slice(0, 20) },
+          'attempts ended after their lease was taken over; not recorded',
+        );
+      for (const c of recorded.circuits)
+        this.opts.log[c.state === 'open' ? 'warn' : 'info'](
+          {
+            tenant_id: c.tenantId,
+            endpoint_id: c.endpointId,
+            consecutive_failures: c.failures,
+            until: c.until?.toISOString() ?? null,
+          },
+          c.state === 'open' ? 'endpoint circuit opened' : 'endpoint circuit closed',
+        );
+      this.wakeFor(soonest);
+      await this.afterAttempts(
+        results.filter((r) => !recorded.lost.has(r.deliveryId)),
+        recorded.failingSince,
+      );
+    } catch (err) {
+      this.opts.log[isDatabaseUnavailable(err) ? 'warn' : 'error'](
+        { err, deliveries: batch.length, delivery_ids: batch.slice(0, 20).map((f) => f.delivery.id) },
+        'recording attempts failed; their leases will bring the deliveries back',
+      );
+    } finally {
+      for (const f of batch) this.untake(f.delivery, true);
+    }
+  }
+
+  /** A retry due before the next poll (an immediate first retry) is claimed when it comes due. */
+  private wakeFor(atMs: number): void {
+    const poll = this.opts.pollMs ?? 1000;
+    const inMs = atMs - this.now();
+    if (!Number.isFinite(atMs) || inMs >= poll || atMs >= this.retryTimerAt) return;
+    if (inMs <= 0) {
+      this.poke();
+      return;
+    }
+    clearTimeout(this.retryTimer);
+    this.retryTimerAt = atMs;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimerAt = Number.POSITIVE_INFINITY;
+      this.poke();
+    }, inMs);
+    this.retryTimer.unref();
+  }
+
+  private async send(
+    endpoint: EndpointForSending,
+    d: ClaimedDelivery,
+    signal: AbortSignal,
+  ): Promise<AttemptResult> {
     const started = performance.now();
     const base = {
       eventType: d.event_type,
@@ -272,6 +516,7 @@ export class DeliveryWorker {
       messageId: d.message_id,
       endpointId: d.endpoint_id,
       manual: d.manual,
+      probe: d.probe,
     };
     let status: number | null = null;
     let body: string | null = null;
@@ -293,6 +538,7 @@ export class DeliveryWorker {
         maxResponseBytes: RESPONSE_BODY_LIMIT,
         onOversize: 'truncate',
         maxRedirects: 0,
+        signal,
       });
       status = res.status;
       body = res.body.toString('utf8').replace(/\0/g, '');

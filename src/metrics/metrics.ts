@@ -173,6 +173,11 @@ export class HookflowMetrics implements IngestMetrics, RunMetrics, RunApiMetrics
         'How long the oldest due delivery has been waiting for a worker (0 when none)',
         (q, n) => age(q.oldestDeliveryDueAt, n),
       );
+      gauge(
+        'hookflow_endpoint_circuit_open',
+        'Endpoints whose circuit breaker is open or half open (their deliveries wait; docs/api.md §5.7)',
+        (q) => q.circuitsOpen,
+      );
       const self = this;
       new Gauge({
         name: 'hookflow_database_up',

@@ -16,6 +16,8 @@ export type QueueSnapshot = {
   /** Deliveries due now and held by no worker. */
   deliveriesDue: number;
   oldestDeliveryDueAt: Date | null;
+  /** Endpoints whose circuit is not closed (open, or half open with its probe out). */
+  circuitsOpen: number;
 };
 
 /**
@@ -29,6 +31,7 @@ export async function readQueueSnapshot(db: Kysely<DB>, now: Date): Promise<Queu
     runs_oldest: Date | null;
     deliveries_due: string;
     deliveries_oldest: Date | null;
+    circuits_open: string;
   }>`
     select
       (select count(*) from (
@@ -46,12 +49,14 @@ export async function readQueueSnapshot(db: Kysely<DB>, now: Date): Promise<Queu
          limit ${QUEUE_COUNT_CAP}) d) as deliveries_due,
       (select min(next_attempt_at) from deliveries
          where status = 'pending' and next_attempt_at <= ${now}
-           and (locked_until is null or locked_until < ${now})) as deliveries_oldest`.execute(db);
+           and (locked_until is null or locked_until < ${now})) as deliveries_oldest,
+      (select count(*) from endpoints where circuit_state <> 'closed') as circuits_open`.execute(db);
   const row = r.rows[0];
   return {
     runsDue: Number(row.runs_due),
     oldestRunDueAt: row.runs_oldest ? new Date(row.runs_oldest) : null,
     deliveriesDue: Number(row.deliveries_due),
     oldestDeliveryDueAt: row.deliveries_oldest ? new Date(row.deliveries_oldest) : null,
+    circuitsOpen: Number(row.circuits_open),
   };
 }

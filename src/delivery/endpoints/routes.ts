@@ -66,6 +66,7 @@ const fields = (requireSecret: boolean) => ({
   is_default: z.boolean(),
   enabled: z.boolean(),
   rate_limit_per_s: z.number().int().min(1).max(100_000).nullable(),
+  max_in_flight: z.number().int().min(1).max(1000),
   body: bodySchema,
   retry_schedule: z.array(z.number().int().min(0).max(MAX_RETRY_DELAY_S)).min(1).max(50).nullable(),
 });
@@ -82,6 +83,7 @@ const createBody = z
     is_default: createFields.is_default.optional(),
     enabled: createFields.enabled.optional(),
     rate_limit_per_s: createFields.rate_limit_per_s.optional(),
+    max_in_flight: createFields.max_in_flight.optional(),
     body: createFields.body.optional(),
     retry_schedule: createFields.retry_schedule.optional(),
   })
@@ -99,6 +101,7 @@ const updateBody = z
     is_default: updateFields.is_default.optional(),
     enabled: updateFields.enabled.optional(),
     rate_limit_per_s: updateFields.rate_limit_per_s.optional(),
+    max_in_flight: updateFields.max_in_flight.optional(),
     body: updateFields.body.optional(),
     retry_schedule: updateFields.retry_schedule.optional(),
   })

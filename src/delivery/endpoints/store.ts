@@ -16,7 +16,7 @@ import { newId } from '../../core/ids.ts';
 import { loadCredential } from '../../credentials/store.ts';
 import type { Database } from '../../db/connect.ts';
 import { notifyCache } from '../../db/notify.ts';
-import type { DB, EndpointAuthRow, EndpointBodyRow } from '../../db/schema.ts';
+import type { CircuitState, DB, EndpointAuthRow, EndpointBodyRow } from '../../db/schema.ts';
 
 export type EndpointMethod = 'POST' | 'PUT' | 'PATCH';
 export type EndpointAuthType = 'none' | 'basic' | 'api_key' | 'bearer';
@@ -54,12 +54,26 @@ export type EndpointView = {
   enabled: boolean;
   disabled_reason: string | null;
   rate_limit_per_s: number | null;
+  /** Attempts in flight to this endpoint per delivery process at most (docs/api.md §5.7). */
+  max_in_flight: number;
   body: EndpointBody;
   retry_schedule: number[] | null;
+  /** The circuit breaker (docs/api.md §5.7). */
+  circuit: CircuitView;
   /** Until when the previous signing secret still signs (after a rotation), or null. */
   previous_secret_expires_at: Date | null;
   created_at: Date;
   updated_at: Date;
+};
+
+/**
+ * `until`: when an open circuit lets a probe through (it may be past: the probe goes with the next
+ * due delivery); null when closed or while the half-open probe is out.
+ */
+export type CircuitView = {
+  state: CircuitState;
+  consecutive_failures: number;
+  until: Date | null;
 };
 
 export type EndpointInput = {
@@ -72,6 +86,7 @@ export type EndpointInput = {
   is_default?: boolean;
   enabled?: boolean;
   rate_limit_per_s?: number | null;
+  max_in_flight?: number;
   body?: EndpointBody;
   retry_schedule?: number[] | null;
 };
@@ -100,6 +115,7 @@ export type EndpointForSending = {
   enabled: boolean;
   disabledReason: string | null;
   rateLimitPerS: number | null;
+  maxInFlight: number;
   body: EndpointBody;
   retrySchedule: number[] | null;
 };
@@ -128,6 +144,9 @@ export class EndpointAuthSecretMissing extends Error {
   }
 }
 
+/** Attempts in flight per endpoint and delivery process when the endpoint does not say (docs/api.md §5.7). */
+export const DEFAULT_MAX_IN_FLIGHT = 10;
+
 /** How long the previous signing secret keeps signing after a rotation (docs/api.md §5.2). */
 export const PREVIOUS_SECRET_VALIDITY_MS = 24 * 60 * 60 * 1000;
 
@@ -152,6 +171,10 @@ const VIEW_COLUMNS = [
   'enabled',
   'disabled_reason',
   'rate_limit_per_s',
+  'max_in_flight',
+  'circuit_state',
+  'circuit_failures',
+  'circuit_until',
   'body',
   'retry_schedule',
   'previous_secret_expires_at',
@@ -172,6 +195,10 @@ type ViewRow = {
   enabled: boolean;
   disabled_reason: string | null;
   rate_limit_per_s: number | null;
+  max_in_flight: number;
+  circuit_state: CircuitState;
+  circuit_failures: number;
+  circuit_until: Date | null;
   body: EndpointBody;
   retry_schedule: number[] | null;
   previous_secret_expires_at: Date | null;
@@ -207,8 +234,14 @@ function toView(row: ViewRow): EndpointView {
     enabled: row.enabled,
     disabled_reason: row.disabled_reason,
     rate_limit_per_s: row.rate_limit_per_s,
+    max_in_flight: row.max_in_flight,
     body: row.body,
     retry_schedule: row.retry_schedule === null ? null : row.retry_schedule.map(Number),
+    circuit: {
+      state: row.circuit_state,
+      consecutive_failures: row.circuit_failures,
+      until: row.circuit_state === 'open' && row.circuit_until ? new Date(row.circuit_until) : null,
+    },
     previous_secret_expires_at: row.previous_secret_expires_at,
     created_at: row.created_at,
     updated_at: row.updated_at,
@@ -322,6 +355,7 @@ export async function createEndpoint(
         is_default: input.is_default ?? false,
         enabled: input.enabled ?? true,
         rate_limit_per_s: input.rate_limit_per_s ?? null,
+        max_in_flight: input.max_in_flight ?? DEFAULT_MAX_IN_FLIGHT,
         body: JSON.stringify(input.body ?? { type: 'envelope' }),
         retry_schedule: input.retry_schedule ?? null,
         secret_enc: encryptSecret(key, signingSecret, secretAad(tenantId, id)),
@@ -404,6 +438,13 @@ export async function updateEndpoint(
           ? { enabled: patch.enabled, ...(patch.enabled ? { disabled_reason: null } : {}) }
           : {}),
         ...(patch.rate_limit_per_s !== undefined ? { rate_limit_per_s: patch.rate_limit_per_s } : {}),
+        ...(patch.max_in_flight !== undefined ? { max_in_flight: patch.max_in_flight } : {}),
+        // A new address, or an endpoint enabled again, starts with a closed circuit.
+        ...(patch.url !== undefined || patch.enabled === true
+          ? circuitResetWhen(
+              sql`(${patch.url ?? null}::text is not null and url <> ${patch.url ?? null}) or (${patch.enabled === true} and not enabled)`,
+            )
+          : {}),
         ...(patch.body !== undefined ? { body: JSON.stringify(patch.body) } : {}),
         ...(patch.retry_schedule !== undefined ? { retry_schedule: patch.retry_schedule } : {}),
         updated_at: sql`now()` as any,
@@ -415,6 +456,16 @@ export async function updateEndpoint(
     if (row) await notifyCache(trx, `endpoint:${tenantId}:${id}`);
     return row ? toView(row as ViewRow) : undefined;
   });
+}
+
+/** The circuit columns, set back to a closed circuit where `reset` holds (and kept otherwise). */
+function circuitResetWhen(reset: ReturnType<typeof sql<boolean>>) {
+  return {
+    circuit_state: sql<CircuitState>`case when ${reset} then 'closed' else circuit_state end`,
+    circuit_failures: sql<number>`case when ${reset} then 0 else circuit_failures end`,
+    circuit_until: sql<Date | null>`case when ${reset} then null else circuit_until end`,
+    circuit_cooldown_s: sql<number>`case when ${reset} then 30 else circuit_cooldown_s end`,
+  } as any;
 }
 
 /**
@@ -506,6 +557,7 @@ export async function loadEndpointForSending(
     enabled: row.enabled,
     disabledReason: row.disabled_reason,
     rateLimitPerS: row.rate_limit_per_s,
+    maxInFlight: row.max_in_flight,
     body: row.body,
     retrySchedule: row.retry_schedule === null ? null : row.retry_schedule.map(Number),
   };

@@ -1,5 +1,5 @@
 /**
- * One message (docs/api.md §5.8, §8): its payload as endpoints receive it, its delivery to each endpoint
+ * One message (docs/api.md §5.9, §8): its payload as endpoints receive it, its delivery to each endpoint
  * with Retry, and every attempt (status, response, duration, error). While a delivery is pending
  * the page refreshes itself, so a retry's outcome shows without reloading.
  */

@@ -1,5 +1,5 @@
 /**
- * Messages (docs/api.md §5.8, §8): every event published to the tenant's endpoints, newest first, with how
+ * Messages (docs/api.md §5.9, §8): every event published to the tenant's endpoints, newest first, with how
  * its deliveries stand; filtered by event type and endpoint (kept in the page URL so a filtered
  * list can be shared, e.g. from an endpoint's row). `?run_id=` narrows the list to one run's
  * messages and is passed to the API as is.

@@ -1,4 +1,4 @@
-/** Messages as /api/v1/messages shows them (docs/api.md §5.8). */
+/** Messages as /api/v1/messages shows them (docs/api.md §5.9). */
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'failed' | 'cancelled';
 
