@@ -91,7 +91,13 @@ export type AppDeps = {
   /** Worker tuning (tests shorten the lease and the poll). */
   worker?: { leaseMs?: number; pollMs?: number; batchSize?: number; maxInFlight?: number };
   /** Delivery worker tuning (tests: a short poll, a deterministic jitter). */
-  delivery?: { pollMs?: number; leaseMs?: number; random?: () => number; timeoutMs?: number; stopGraceMs?: number };
+  delivery?: {
+    pollMs?: number;
+    leaseMs?: number;
+    random?: () => number;
+    timeoutMs?: number;
+    stopGraceMs?: number;
+  };
   /** Mail for run notifications (default: from SMTP_URL). */
   mailer?: Mailer;
   /** The admin UI's build folder (default: web/dist of this checkout). */
@@ -193,7 +199,11 @@ export async function createApp(deps: AppDeps): Promise<App> {
           metrics,
           retrySchedule: config.retrySchedule,
           disableAfterMs: config.disableEndpointAfterMs,
-          circuit: { failures: config.circuitFailures, cooldownS: config.circuitCooldownS, maxCooldownS: 600 },
+          circuit: {
+            failures: config.circuitFailures,
+            cooldownS: config.circuitCooldownS,
+            maxCooldownS: 600,
+          },
           notify: (_tenantId, to, subject, text) => mailer.enqueue({ to, subject, text }),
           now,
           random: deps.delivery?.random,

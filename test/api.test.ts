@@ -806,6 +806,7 @@ describe('settings', () => {
       ip_allowlist: [],
       retention_days: 30,
       run_retention_days: 30,
+      max_concurrent_runs: null,
       notify: { emails: [] },
     });
 

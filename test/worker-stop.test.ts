@@ -1,7 +1,8 @@
 /**
  * A run worker asked to stop while every slot is taken by a run that hangs (an http node waiting
  * on a service that never answers) stops after its grace period and gives the leases back — it
- * does not wait for a free slot that never comes.
+ * does not wait for a free slot that never comes. (Slots are shared fairly, docs/api.md §4.4: of
+ * 3 slots one tenant takes 2 and the last is kept for another tenant, so two tenants fill them.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OutboundClient } from '../src/delivery/httpClient.ts';
@@ -29,21 +30,36 @@ describe('RunWorker.stop with every slot taken by hanging runs', () => {
   });
 
   it('returns after the grace period with the leases released', async () => {
-    const flow = await t.api('POST', '/api/v1/flows', {
-      name: 'hangs',
-      nodes: [
-        { id: 'webhook_1', type: 'webhook', config: { methods: ['POST'] } },
+    const hangingFlow = async (key?: string) => {
+      const flow = await t.api(
+        'POST',
+        '/api/v1/flows',
         {
-          id: 'http_1',
-          type: 'http',
-          config: { method: 'POST', url: `${hanging.url}/x`, timeout_ms: 300_000 },
+          name: 'hangs',
+          nodes: [
+            { id: 'webhook_1', type: 'webhook', config: { methods: ['POST'] } },
+            {
+              id: 'http_1',
+              type: 'http',
+              config: { method: 'POST', url: `${hanging.url}/x`, timeout_ms: 300_000 },
+            },
+          ],
+          edges: [{ from: 'webhook_1', to: 'http_1' }],
         },
-      ],
-      edges: [{ from: 'webhook_1', to: 'http_1' }],
-    });
-    expect(flow.status, JSON.stringify(flow.body)).toBe(201);
-    for (let i = 0; i < 3; i++)
-      expect((await fetch(flow.body.webhooks[0].url, { method: 'POST', body: '{}' })).status).toBe(200);
+        key,
+      );
+      expect(flow.status, JSON.stringify(flow.body)).toBe(201);
+      return flow.body.webhooks[0].url as string;
+    };
+    const tenant = await t.api('POST', '/api/v1/tenants', { name: 'second tenant' });
+    const key = await t.api('POST', '/api/v1/api-keys', { name: 'second', tenant_id: tenant.body.id });
+    const urls = [
+      await hangingFlow(),
+      await hangingFlow(),
+      await hangingFlow(),
+      await hangingFlow(key.body.key),
+    ];
+    for (const url of urls) expect((await fetch(url, { method: 'POST', body: '{}' })).status).toBe(200);
 
     const database = t.db.database;
     const worker = new RunWorker({
@@ -52,12 +68,12 @@ describe('RunWorker.stop with every slot taken by hanging runs', () => {
       client,
       webhookCall: createWebhookCaller({ database, secretKey: t.secretKey, client }),
       log: quiet,
-      maxInFlight: 2,
+      maxInFlight: 3,
       pollMs: 50,
       leaseMs: 60_000,
     });
     await worker.start();
-    await eventually(() => hanging.received.length === 2, 10_000, 'both slots taken by hanging calls');
+    await eventually(() => hanging.received.length === 3, 10_000, 'every slot taken by hanging calls');
 
     const started = Date.now();
     await worker.stop(500);

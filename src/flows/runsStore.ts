@@ -128,56 +128,215 @@ export type ClaimedRun = {
   attempts: number;
 };
 
+/** What a claim took, and whether due runs were left because of fairness or a concurrency limit. */
+export type Claimed = ClaimedRun[] & {
+  /**
+   * Due runs stayed behind because their tenant's allowance was 0, or a `max_concurrency` or
+   * `max_concurrent_runs` limit was reached: a slot freed here may let them start.
+   */
+  heldBack: boolean;
+};
+
+export type ClaimOptions = {
+  workerId: string;
+  now: Date;
+  leaseMs: number;
+  /** At most this many runs in all. */
+  limit: number;
+  /** Per tenant, at most this many of its runs (0: none) — the worker's fair shares. */
+  tenants?: ReadonlyMap<string, number>;
+  /** At most this many runs of any tenant not in `tenants` (default: `limit`). */
+  otherTenants?: number;
+};
+
+/** A tenant's wish in a claim: how many due runs it could take, and since when its oldest is due. */
+export type ClaimWant = { tenantId: string; wanted: number; oldest: number };
+
+/**
+ * Divides `limit` among tenants max-min fairly ("water filling"): the level is raised for all
+ * tenants together, so the smallest wants are met in full and what they leave is shared equally;
+ * the slots left over by rounding (and when there are more tenants than slots, the slots
+ * themselves) go to the tenants whose oldest due run has waited longest. In that order, tenants
+ * with nothing left out.
+ */
+export function fairTakes(wants: readonly ClaimWant[], limit: number): [string, number][] {
+  const active = wants.filter((w) => w.wanted > 0);
+  const sorted = [...active].sort((a, b) => a.wanted - b.wanted);
+  let left = Math.max(0, limit);
+  let level = 0;
+  for (let i = 0; i < sorted.length; ) {
+    const rest = sorted.length - i;
+    const need = (sorted[i].wanted - level) * rest;
+    if (need > left) {
+      const raise = Math.floor(left / rest);
+      level += raise;
+      left -= raise * rest;
+      break;
+    }
+    left -= need;
+    level = sorted[i].wanted;
+    while (i < sorted.length && sorted[i].wanted === level) i++;
+  }
+  const out: [string, number][] = [];
+  for (const w of [...active].sort((a, b) => a.oldest - b.oldest)) {
+    let take = Math.min(w.wanted, level);
+    if (take < w.wanted && left > 0) {
+      take++;
+      left--;
+    }
+    if (take > 0) out.push([w.tenantId, take]);
+  }
+  return out;
+}
+
+/** Advisory lock keys: one per flow with max_concurrency, one per tenant with max_concurrent_runs. */
+const flowKey = (tenantId: string, flowId: string) => `${tenantId}:${flowId}`;
+const tenantKey = (tenantId: string) => `tenant-runs:${tenantId}`;
+
 /**
  * Claims due runs (queued, or running whose lease ended or whose delay is over) under a lease:
- * `FOR UPDATE SKIP LOCKED`, so concurrent workers never claim the same run. Flows with
- * `max_concurrency` are serialised by an advisory lock while their running runs are counted, so
- * the limit holds across processes. Times come from the caller's clock (testable delays).
+ * `FOR UPDATE SKIP LOCKED`, so concurrent workers never claim the same run.
+ *
+ * Fair across tenants (docs/api.md §4.4): the tenants with queued or running runs are found by a
+ * loose index scan over `runs_due_tenant` (one index probe per tenant) and their due runs counted
+ * up to each one's allowance (`tenants` / `otherTenants`, the worker's fair shares); `limit` is
+ * divided among them max-min fairly (fairTakes), each tenant's take of its oldest due runs is
+ * locked, and the runs are taken round-robin — every tenant's oldest first, then every tenant's
+ * second, … — so a backlog of one tenant never keeps another's fresh run out of the next claim.
+ *
+ * Flows with `settings.max_concurrency` and tenants with `settings.max_concurrent_runs` are
+ * serialised by an advisory lock (taken in one sorted order, so claims cannot deadlock) while their
+ * running runs are counted, so the limits hold across processes. Times come from the caller's
+ * clock (testable delays).
  */
-export async function claimRuns(
-  db: Kysely<DB>,
-  opts: { workerId: string; now: Date; leaseMs: number; limit: number },
-): Promise<ClaimedRun[]> {
-  const { now } = opts;
+export async function claimRuns(db: Kysely<DB>, opts: ClaimOptions): Promise<Claimed> {
+  const { now, limit } = opts;
+  const others = Math.max(0, Math.min(opts.otherTenants ?? limit, limit));
+  const allowances = JSON.stringify(
+    [...(opts.tenants ?? new Map<string, number>())].map(([t, n]) => ({
+      t,
+      n: Math.max(0, Math.min(n, limit)),
+    })),
+  );
   return db.transaction().execute(async (tx) => {
-    const candidates = await sql<{ tenant_id: string; id: string; flow_id: string; max_c: number | null }>`
-      select r.tenant_id, r.id, r.flow_id, (f.settings->>'max_concurrency')::int as max_c
-      from runs r left join flows f on f.tenant_id = r.tenant_id and f.id = r.flow_id
-      where r.status in ('queued', 'running') and r.run_at <= ${now}
-        and (r.locked_until is null or r.locked_until < ${now})
-      order by r.run_at
-      limit ${opts.limit}
-      for update of r skip locked`.execute(tx);
-    let chosen = candidates.rows;
-    const limited = chosen.filter((c) => c.max_c !== null);
+    // 1. The tenants with queued or running runs (a loose index scan: one probe per tenant), and
+    //    how many due runs each has, counted up to its allowance (1 for an allowance of 0).
+    const due = await sql<{ tenant_id: string; allowance: number; due: number; oldest: Date | null }>`
+      with recursive scan(tenant_id) as (
+        (select tenant_id from runs where status in ('queued', 'running') order by tenant_id limit 1)
+        union all
+        select (select r.tenant_id from runs r
+                where r.status in ('queued', 'running') and r.tenant_id > s.tenant_id
+                order by r.tenant_id limit 1)
+        from scan s where s.tenant_id is not null
+      ), allowed as (
+        select s.tenant_id, coalesce(a.n, ${others}::int) as allowance
+        from scan s left join json_to_recordset(${allowances}::json) as a(t text, n int) on a.t = s.tenant_id
+        where s.tenant_id is not null
+      )
+      select d.tenant_id, d.allowance, x.due, x.oldest
+      from allowed d
+      cross join lateral (
+        select count(*)::int as due, min(y.run_at) as oldest from (
+          select r.run_at from runs r
+          where r.tenant_id = d.tenant_id and r.status in ('queued', 'running') and r.run_at <= ${now}
+            and (r.locked_until is null or r.locked_until < ${now})
+          -- Ordered like the index, so the scan stops at the limit (not a bitmap of them all).
+          order by r.run_at
+          limit greatest(d.allowance, 1)) y) x`.execute(tx);
+    let heldBack = due.rows.some((d) => d.allowance === 0 && d.due > 0);
+    const takes = fairTakes(
+      due.rows
+        .filter((d) => d.allowance > 0 && d.due > 0)
+        .map((d) => ({ tenantId: d.tenant_id, wanted: d.due, oldest: new Date(d.oldest!).getTime() })),
+      limit,
+    );
+    if (takes.length === 0) return Object.assign([] as ClaimedRun[], { heldBack });
+
+    // 2. Each tenant's take of its oldest due runs, locked.
+    type Candidate = {
+      tenant_id: string;
+      id: string;
+      flow_id: string;
+      run_at: Date;
+      max_c: number | null;
+      tenant_max: number | null;
+    };
+    const found = await sql<Candidate>`
+      select c.tenant_id, c.id, c.flow_id, c.run_at,
+        (f.settings->>'max_concurrency')::int as max_c,
+        case when jsonb_typeof(t.settings->'max_concurrent_runs') = 'number'
+             then (t.settings->>'max_concurrent_runs')::int end as tenant_max
+      from json_to_recordset(${JSON.stringify(takes.map(([t, n]) => ({ t, n })))}::json) as d(t text, n int)
+      cross join lateral (
+        select r.tenant_id, r.id, r.flow_id, r.run_at from runs r
+        where r.tenant_id = d.t and r.status in ('queued', 'running') and r.run_at <= ${now}
+          and (r.locked_until is null or r.locked_until < ${now})
+        order by r.run_at
+        limit d.n
+        for update of r skip locked
+      ) c
+      left join flows f on f.tenant_id = c.tenant_id and f.id = c.flow_id
+      left join tenants t on t.id = c.tenant_id`.execute(tx);
+    // Round-robin: each tenant's oldest due run first, then each tenant's second, and so on.
+    const rank = new Map<string, number>();
+    const candidates = found.rows
+      .sort((a, b) => new Date(a.run_at).getTime() - new Date(b.run_at).getTime())
+      .map((c) => {
+        const r = (rank.get(c.tenant_id) ?? 0) + 1;
+        rank.set(c.tenant_id, r);
+        return { ...c, rank: r };
+      })
+      .sort((a, b) => a.rank - b.rank || new Date(a.run_at).getTime() - new Date(b.run_at).getTime());
+
+    let chosen: Candidate[] = candidates;
+    const limited = candidates.filter((c) => c.max_c !== null || c.tenant_max !== null);
     if (limited.length) {
-      const keys = [...new Set(limited.map((c) => `${c.tenant_id}:${c.flow_id}`))].sort();
+      const flowKeys = [
+        ...new Set(limited.filter((c) => c.max_c !== null).map((c) => flowKey(c.tenant_id, c.flow_id))),
+      ];
+      const cappedTenants = [
+        ...new Set(limited.filter((c) => c.tenant_max !== null).map((c) => c.tenant_id)),
+      ];
+      const keys = [...flowKeys, ...cappedTenants.map(tenantKey)].sort();
       for (const key of keys) await sql`select pg_advisory_xact_lock(hashtext(${key}))`.execute(tx);
-      const counts = await sql<{ key: string; n: string }>`
-        select tenant_id || ':' || flow_id as key, count(*) as n from runs
-        where status = 'running' and locked_until >= ${now}
-          and tenant_id || ':' || flow_id = any(${keys}::text[])
-        group by 1`.execute(tx);
-      const running = new Map(counts.rows.map((r) => [r.key, Number(r.n)]));
-      chosen = chosen.filter((c) => {
-        if (c.max_c === null) return true;
-        const key = `${c.tenant_id}:${c.flow_id}`;
-        const n = running.get(key) ?? 0;
-        if (n >= c.max_c) return false;
-        running.set(key, n + 1);
+      const tenantIds = [...new Set(limited.map((c) => c.tenant_id))];
+      // Over the partial index runs_running_tenant: the running runs of these tenants only.
+      const counts = await sql<{ tenant_id: string; flow_id: string; n: string }>`
+        select tenant_id, flow_id, count(*) as n from runs
+        where status = 'running' and locked_until >= ${now} and tenant_id = any(${tenantIds}::text[])
+        group by 1, 2`.execute(tx);
+      const runningFlow = new Map<string, number>();
+      const runningTenant = new Map<string, number>();
+      for (const r of counts.rows) {
+        runningFlow.set(flowKey(r.tenant_id, r.flow_id), Number(r.n));
+        runningTenant.set(r.tenant_id, (runningTenant.get(r.tenant_id) ?? 0) + Number(r.n));
+      }
+      chosen = candidates.filter((c) => {
+        const fk = flowKey(c.tenant_id, c.flow_id);
+        const flowN = runningFlow.get(fk) ?? 0;
+        const tenantN = runningTenant.get(c.tenant_id) ?? 0;
+        if ((c.max_c !== null && flowN >= c.max_c) || (c.tenant_max !== null && tenantN >= c.tenant_max)) {
+          heldBack = true;
+          return false;
+        }
+        runningFlow.set(fk, flowN + 1);
+        runningTenant.set(c.tenant_id, tenantN + 1);
         return true;
       });
     }
-    if (chosen.length === 0) return [];
+    const claimed = Object.assign([] as ClaimedRun[], { heldBack });
+    if (chosen.length === 0) return claimed;
     const lockedUntil = new Date(now.getTime() + opts.leaseMs);
-    const claimed = await sql<ClaimedRun>`
+    const updated = await sql<ClaimedRun>`
       update runs r set status = 'running', locked_until = ${lockedUntil}, locked_by = ${opts.workerId},
         attempts = r.attempts + 1, started_at = coalesce(r.started_at, ${now})
       from unnest(${chosen.map((c) => c.tenant_id)}::text[], ${chosen.map((c) => c.id)}::text[]) as c(tenant_id, id)
       where r.tenant_id = c.tenant_id and r.id = c.id
       returning r.tenant_id, r.id, r.flow_id, r.trigger_node_id, r.trigger, r.nodes, r.vars, r.flow_key,
         r.response, r.wait_response, r.started_at, r.attempts`.execute(tx);
-    return claimed.rows;
+    claimed.push(...updated.rows);
+    return claimed;
   });
 }
 

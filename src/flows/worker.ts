@@ -26,6 +26,7 @@ import {
 import { FlowPlanCache } from './planCache.ts';
 import { signalRunResponse } from './responses.ts';
 import {
+  type Claimed,
   type ClaimedRun,
   claimRuns,
   extendLeases,
@@ -49,6 +50,34 @@ export type FinishedRun = {
   startedAt: Date;
   finishedAt: Date;
 };
+
+/**
+ * Fair slots (docs/api.md §4.4). A worker has `slots` = maxInFlight run slots. A run holds its slot
+ * while it waits on I/O, so without a rule one tenant's slow runs could take every slot and keep
+ * the other tenants' runs from starting. The rule, applied to every new slot (a claim or a local
+ * hand-off at ingest; runs already in flight are never pre-empted):
+ *
+ * - headroom H = max(1, ceil(slots / 10)), keep = ceil(H / 2);
+ * - k = the tenants holding a slot here (in flight or reserved), the asking tenant included;
+ * - a tenant's fair share = max(1, floor((slots − H) / k)): alone it may use slots − H (180 of
+ *   200), with k tenants here none takes a new slot once it holds its share;
+ * - a tenant that already holds slots here never takes the last `keep` free ones: they are for
+ *   tenants with nothing here, each of which may always start at least one run while a slot is free.
+ *
+ * So a tenant with nothing in flight here starts a run at once even when another tenant's runs,
+ * all waiting on an unanswering server, took every slot they were allowed.
+ */
+export function fairShare(o: { slots: number; used: number; holders: number; held: number }): number {
+  const free = o.slots - o.used;
+  if (free <= 0) return 0;
+  const headroom = Math.max(1, Math.ceil(o.slots / 10));
+  const keep = Math.ceil(headroom / 2);
+  const k = o.held > 0 ? o.holders : o.holders + 1;
+  const share = Math.max(1, Math.floor((o.slots - headroom) / k));
+  if (o.held >= share) return 0;
+  const take = Math.min(share - o.held, free - keep);
+  return o.held === 0 ? Math.max(1, take) : Math.max(0, take);
+}
 
 /** Claims of one run before it is failed for good (a run that crashes its worker every time). */
 const MAX_ATTEMPTS = 10;
@@ -92,9 +121,6 @@ export class RunWorker {
   private readonly now: () => number;
   private readonly inFlight = new Map<string, Promise<void>>();
   private stopping = false;
-  /** Resolves when stop() is called: a loop waiting for room must not wait on runs that hang. */
-  private readonly stopSignal: Promise<void>;
-  private signalStop!: () => void;
   private loopDone?: Promise<void>;
   private readonly waiting = new Wakeable();
   private unlisten?: () => Promise<void>;
@@ -103,15 +129,16 @@ export class RunWorker {
   private writing = false;
   /** Slots promised to runs being inserted by this process's ingest (see adopt). */
   private reserved = 0;
+  /** Slots each tenant holds here: runs in flight plus slots reserved for its runs (see fairShare). */
+  private readonly held = new Map<string, number>();
+  /** The last claim left due runs behind because of fairness or a concurrency limit. */
+  private claimHeldBack = false;
 
   constructor(private readonly opts: RunWorkerOptions) {
     this.workerId = opts.workerId ?? `${hostname()}:${process.pid}:${newId('wrk').slice(-6)}`;
     this.now = opts.now ?? Date.now;
     this.plans = new FlowPlanCache(opts.database, 30_000, this.now);
     this.subscriptions = new SubscriptionCache(opts.database, 30_000, this.now);
-    this.stopSignal = new Promise((resolve) => {
-      this.signalStop = resolve;
-    });
   }
 
   get leaseMs(): number {
@@ -122,33 +149,65 @@ export class RunWorker {
     return this.opts.maxInFlight ?? 200;
   }
 
+  /**
+   * How many more runs of `tenantId` may start here now (claimed or handed over), per fairShare;
+   * without a tenant, how many a tenant holding nothing here may start.
+   */
+  allowance(tenantId?: string): number {
+    return fairShare({
+      slots: this.maxInFlight,
+      used: this.inFlight.size + this.reserved,
+      holders: this.held.size,
+      held: tenantId === undefined ? 0 : (this.held.get(tenantId) ?? 0),
+    });
+  }
+
+  private hold(tenantId: string, n: number): void {
+    const next = (this.held.get(tenantId) ?? 0) + n;
+    if (next > 0) this.held.set(tenantId, next);
+    else this.held.delete(tenantId);
+  }
+
   /** This worker as the ingest side's LocalRunner (see RunGroupCommitter). */
   localRunner(): LocalRunner {
     return {
       workerId: this.workerId,
       leaseMs: this.leaseMs,
       now: () => this.now(),
-      reserve: (n) => this.reserve(n),
-      unreserve: (n) => this.unreserve(n),
+      reserve: (tenantId, n) => this.reserve(tenantId, n),
+      unreserve: (tenantId, n) => this.unreserve(tenantId, n),
       adopt: (runs, claim) => this.adopt(runs, claim),
     };
   }
 
-  /** LocalRunner: room for runs this process is storing as claimed by this worker. */
-  reserve(n: number): number {
+  /**
+   * LocalRunner: room for `n` runs of `tenantId` this process is storing as claimed by this worker
+   * — no more than the tenant's fair share allows (see fairShare). Returns how many it took.
+   */
+  reserve(tenantId: string, n: number): number {
     if (this.stopping || !this.loopDone) return 0;
-    const take = Math.max(0, Math.min(n, this.maxInFlight - this.inFlight.size - this.reserved));
+    const take = Math.max(0, Math.min(n, this.allowance(tenantId)));
     this.reserved += take;
+    this.hold(tenantId, take);
     return take;
   }
 
-  unreserve(n: number): void {
-    this.reserved = Math.max(0, this.reserved - n);
+  /** LocalRunner: the runs were not stored after all; their slots are free again. */
+  unreserve(tenantId: string, n: number): void {
+    this.release(tenantId, n);
+    this.poke();
+  }
+
+  private release(tenantId: string, n: number): void {
+    const take = Math.min(n, this.held.get(tenantId) ?? 0, this.reserved);
+    this.reserved -= take;
+    this.hold(tenantId, -take);
   }
 
   /** LocalRunner: runs committed as claimed by this worker (lease from `claim`), run from memory. */
   adopt(runs: NewRun[], claim: LocalClaim): void {
-    this.unreserve(runs.length);
+    // Their reserved slots become slots in flight.
+    for (const r of runs) this.release(r.tenantId, 1);
     for (const r of runs)
       this.track({
         tenant_id: r.tenantId,
@@ -167,6 +226,7 @@ export class RunWorker {
   }
 
   private track(run: ClaimedRun): void {
+    this.hold(run.tenant_id, 1);
     const p = this.process(run)
       .catch((err) =>
         // An outage is expected news (warn); anything else is a bug to look at (error).
@@ -175,7 +235,14 @@ export class RunWorker {
           'run processing failed; the lease will bring it back',
         ),
       )
-      .finally(() => this.inFlight.delete(run.id));
+      .finally(() => {
+        // Every slot was taken, or the last claim left due runs behind (a tenant at its share, a
+        // concurrency limit reached): the slot freed now may let one start — look at once.
+        const wake = this.inFlight.size + this.reserved >= this.maxInFlight || this.claimHeldBack;
+        this.inFlight.delete(run.id);
+        this.hold(run.tenant_id, -1);
+        if (wake) this.poke();
+      });
     this.inFlight.set(run.id, p);
   }
 
@@ -195,7 +262,6 @@ export class RunWorker {
   /** Stops claiming, lets runs in flight finish (up to `graceMs`), gives back the rest's leases. */
   async stop(graceMs = 20_000): Promise<void> {
     this.stopping = true;
-    this.signalStop();
     this.poke();
     await this.loopDone;
     const timer = new Promise((r) => setTimeout(r, graceMs).unref());
@@ -217,21 +283,31 @@ export class RunWorker {
     const batch = this.opts.batchSize ?? 100;
     let backoff = 100;
     while (!this.stopping) {
+      this.waiting.arm();
       const room = this.maxInFlight - this.inFlight.size - this.reserved;
       if (room <= 0) {
-        await Promise.race([...this.inFlight.values(), this.stopSignal]).catch(() => {});
+        // Every slot is taken (some perhaps only reserved by this process's ingest): a run that
+        // ends or a reservation given back pokes (track, unreserve), and so does stop(). Never a
+        // wait on the runs themselves: they may hang, and a reserved slot is no run yet.
+        await this.waiting.sleep(this.opts.pollMs ?? 1000);
         continue;
       }
-      this.waiting.arm();
-      let claimed: ClaimedRun[];
+      // Each tenant holding slots here may take what its fair share leaves it (0 at its share);
+      // any other tenant what a newcomer may take.
+      const tenants = new Map<string, number>();
+      for (const tenantId of this.held.keys()) tenants.set(tenantId, this.allowance(tenantId));
+      let claimed: Claimed;
       try {
         claimed = await claimRuns(this.opts.database.db, {
           workerId: this.workerId,
           now: new Date(this.now()),
           leaseMs: this.leaseMs,
           limit: Math.min(batch, room),
+          tenants,
+          otherTenants: this.allowance(),
         });
         backoff = 100;
+        this.claimHeldBack = claimed.heldBack;
       } catch (err) {
         if (this.stopping) break;
         this.opts.log.warn({ err: (err as Error).message }, 'claiming runs failed; retrying');

@@ -34,7 +34,11 @@ export type FlowEntry = {
   nodes: Map<string, HookNode>;
 };
 
-export type TenantEntry = { allowlist?: (ip: string) => boolean };
+export type TenantEntry = {
+  allowlist?: (ip: string) => boolean;
+  /** settings.max_concurrent_runs: such a tenant's runs are always claimed by the workers' counting claim. */
+  maxConcurrentRuns: number | null;
+};
 
 export class HookCache {
   private readonly flows: NotifiedCache<FlowEntry | null>;
@@ -82,7 +86,12 @@ export class HookCache {
   tenant(tenantId: string): Promise<TenantEntry | null> {
     return this.tenants.get(tenantId, async () => {
       const row = await getTenant(this.database, tenantId);
-      return row ? { allowlist: allowlistMatcher(row.settings?.ip_allowlist) } : null;
+      return row
+        ? {
+            allowlist: allowlistMatcher(row.settings?.ip_allowlist),
+            maxConcurrentRuns: row.settings?.max_concurrent_runs ?? null,
+          }
+        : null;
     });
   }
 

@@ -19,9 +19,9 @@ export type LocalRunner = {
   readonly workerId: string;
   readonly leaseMs: number;
   now(): number;
-  /** Takes up to `n` slots; returns how many it took. */
-  reserve(n: number): number;
-  unreserve(n: number): void;
+  /** Takes up to `n` slots for runs of `tenantId` (its fair share decides); returns how many it took. */
+  reserve(tenantId: string, n: number): number;
+  unreserve(tenantId: string, n: number): void;
   /** The runs were committed as claimed by this worker. */
   adopt(runs: NewRun[], claim: LocalClaim): void;
 };
@@ -87,19 +87,35 @@ export class RunGroupCommitter {
     let claim: LocalClaim | undefined;
     const local = this.local;
     if (local) {
-      const eligible = runs.filter((r) => r.local);
-      const count = local.reserve(eligible.length);
-      if (count > 0) {
+      // Each tenant's eligible runs get what its fair share of the worker's slots allows.
+      const byTenant = new Map<string, NewRun[]>();
+      for (const r of runs)
+        if (r.local) {
+          const list = byTenant.get(r.tenantId);
+          if (list) list.push(r);
+          else byTenant.set(r.tenantId, [r]);
+        }
+      const taken = new Set<NewRun>();
+      for (const [tenantId, list] of byTenant) {
+        const count = local.reserve(tenantId, list.length);
+        for (let i = 0; i < count; i++) taken.add(list[i]);
+      }
+      if (taken.size > 0) {
         // The claimed ones first: the insert marks the first `count` rows.
-        runs = [...eligible, ...runs.filter((r) => !r.local)];
+        runs = [...taken, ...runs.filter((r) => !taken.has(r))];
         const now = local.now();
-        claim = { workerId: local.workerId, now: new Date(now), until: new Date(now + local.leaseMs), count };
+        claim = {
+          workerId: local.workerId,
+          now: new Date(now),
+          until: new Date(now + local.leaseMs),
+          count: taken.size,
+        };
       }
     }
     try {
       await insertQueuedRuns(this.database.db, runs, claim);
     } catch (err) {
-      if (claim) local!.unreserve(claim.count);
+      if (claim) for (const r of runs.slice(0, claim.count)) local!.unreserve(r.tenantId, 1);
       if (batch.length === 1) {
         batch[0].reject(err);
         return;

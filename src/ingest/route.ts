@@ -207,7 +207,9 @@ async function handleHook(
     trigger: JSON.stringify(trigger),
     rawBody: raw.length ? raw : null,
     waitResponse: config.response.mode === 'flow',
-    local: entry.maxConcurrency === null,
+    // A limit counted across processes (flow max_concurrency, tenant max_concurrent_runs) is only
+    // kept by the workers' counting claim: such runs are never handed over at insert.
+    local: entry.maxConcurrency === null && (tenant?.maxConcurrentRuns ?? null) === null,
   };
   // Registered before the run exists, so an answer from a fast worker cannot slip past.
   const waiting = config.response.mode === 'flow' ? deps.responses.register(tenantId, runId) : undefined;

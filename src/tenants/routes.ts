@@ -42,6 +42,8 @@ export const settingsBody = z
     retention_days: z.number().int().min(1).max(3650).optional(),
     /** Days finished runs are kept (null: kept for good). */
     run_retention_days: z.number().int().min(1).max(3650).nullable().optional(),
+    /** Runs of the tenant running at once, across processes (null: no cap). */
+    max_concurrent_runs: z.number().int().min(1).max(10_000).nullable().optional(),
     notify: z
       .object({ emails: z.array(z.email()).max(50).default([]) })
       .strict()
@@ -145,7 +147,7 @@ export function registerTenantRoutes(app: FastifyInstance, docs: ApiDocs, databa
     {
       method: 'GET',
       url: '/api/v1/settings',
-      summary: "The tenant's settings (IP allowlist, retention, notifications)",
+      summary: "The tenant's settings (IP allowlist, retention, run concurrency, notifications)",
       tag: 'Settings',
     },
     async (req) => {
@@ -196,6 +198,7 @@ function settingsView(s: Record<string, unknown> | null) {
     ip_allowlist: (s?.ip_allowlist as string[]) ?? [],
     retention_days: (s?.retention_days as number) ?? 30,
     run_retention_days: s && 'run_retention_days' in s ? (s.run_retention_days as number | null) : 30,
+    max_concurrent_runs: (s?.max_concurrent_runs as number | null | undefined) ?? null,
     notify: (s?.notify as object) ?? { emails: [] },
   };
 }

@@ -46,7 +46,7 @@ export async function startTestApp(
     db?: TestDatabase;
     onDisk?: boolean;
     /** Run workers in the app (off by default: most tests look at runs as accepted, still queued). */
-    worker?: boolean | { leaseMs?: number; pollMs?: number };
+    worker?: boolean | { leaseMs?: number; pollMs?: number; maxInFlight?: number };
     mailer?: AppDeps['mailer'];
     /** Delivery worker tuning (poll, lease, jitter source, request timeout). */
     delivery?: AppDeps['delivery'];

@@ -2,7 +2,7 @@
  * The Settings screen in a real browser (Chromium, see helpers/chromium.ts) against a real Hookflow app on
  * 127.0.0.1: the IP allowlist saved from the form takes effect on the inbound endpoint, a value
  * the API refuses is shown in the API's words and nothing changes, retention (of messages, and of
- * runs, which the purge then follows) and notification
+ * runs, which the purge then follows), the tenant's maximum of concurrent runs and notification
  * addresses are saved.
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -130,6 +130,39 @@ describe('Settings screen in Chromium', () => {
       await page.reload();
       await shown(page.getByRole('button', { name: 'Save settings' }));
       expect(await page.getByLabel('Keep finished runs for good').isChecked()).toBe(true);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'max concurrent runs saved in the form is the tenant cap, shown again after a reload; emptied, there is no cap',
+    async () => {
+      const page = await settingsPage();
+      const field = page.getByLabel('Max concurrent runs');
+      expect(await field.inputValue()).toBe('');
+      expect((await settings()).max_concurrent_runs).toBeNull();
+      await field.fill('3');
+      await page.getByRole('button', { name: 'Save settings' }).click();
+      await shown(page.getByText('Settings saved'));
+      expect((await settings()).max_concurrent_runs).toBe(3);
+      await screenshot(page, '19-settings-max-runs');
+      // The other fields were saved as they were.
+      expect(await settings()).toMatchObject({
+        retention_days: 30,
+        run_retention_days: 30,
+        ip_allowlist: [],
+      });
+
+      await page.reload();
+      await shown(page.getByRole('button', { name: 'Save settings' }));
+      expect(await page.getByLabel('Max concurrent runs').inputValue()).toBe('3');
+
+      await page.getByLabel('Max concurrent runs').fill('');
+      await page.getByRole('button', { name: 'Save settings' }).click();
+      await expect.poll(async () => (await settings()).max_concurrent_runs).toBeNull();
+      await page.reload();
+      await shown(page.getByRole('button', { name: 'Save settings' }));
+      expect(await page.getByLabel('Max concurrent runs').inputValue()).toBe('');
     },
     TEST_TIMEOUT_MS,
   );

@@ -1,6 +1,6 @@
 /**
  * Settings of the signed-in key's tenant: the IP allowlist for inbound webhooks, how long delivered
- * messages and finished runs are kept, and who is mailed about failures. Saved with PATCH /api/v1/settings; the
+ * messages and finished runs are kept, how many runs may run at once, and who is mailed about failures. Saved with PATCH /api/v1/settings; the
  * API's own sentence is shown when it refuses a value.
  */
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
@@ -12,6 +12,8 @@ export type Settings = {
   retention_days: number;
   /** null: finished runs are kept for good. */
   run_retention_days: number | null;
+  /** null: no cap on the tenant's runs at once. */
+  max_concurrent_runs: number | null;
   notify: { emails: string[] };
 };
 
@@ -55,6 +57,7 @@ export function SettingsPage({ api }: { api: Api }) {
   const [retention, setRetention] = useState('30');
   const [runRetention, setRunRetention] = useState('30');
   const [keepRuns, setKeepRuns] = useState(false);
+  const [maxRuns, setMaxRuns] = useState('');
   const [emails, setEmails] = useState('');
   const [saveError, setSaveError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -65,6 +68,7 @@ export function SettingsPage({ api }: { api: Api }) {
     setRetention(String(s.retention_days));
     setKeepRuns(s.run_retention_days === null);
     setRunRetention(String(s.run_retention_days ?? 30));
+    setMaxRuns(s.max_concurrent_runs === null ? '' : String(s.max_concurrent_runs));
     setEmails(s.notify.emails.join('\n'));
   }, []);
 
@@ -88,12 +92,16 @@ export function SettingsPage({ api }: { api: Api }) {
     const runDays = Number(runRetention);
     if (!keepRuns && (runRetention.trim() === '' || !Number.isInteger(runDays)))
       return setSaveError('Run retention is a whole number of days');
+    const maxConcurrent = maxRuns.trim() === '' ? null : Number(maxRuns);
+    if (maxConcurrent !== null && !Number.isInteger(maxConcurrent))
+      return setSaveError('Max concurrent runs is a whole number, or empty for no cap');
     setBusy(true);
     try {
       const saved = await api<Settings>('PATCH', '/settings', {
         ip_allowlist: lines(allowlist),
         retention_days: days,
         run_retention_days: keepRuns ? null : runDays,
+        max_concurrent_runs: maxConcurrent,
         notify: { emails: lines(emails) },
       });
       show(saved);
@@ -165,6 +173,24 @@ export function SettingsPage({ api }: { api: Api }) {
             </label>
             <p className="muted">
               Runs still queued or running are never removed; older finished runs go with their step records.
+            </p>
+          </div>
+          <div className="field">
+            <label htmlFor="settings-max-runs">
+              <span>Max concurrent runs</span>
+            </label>
+            <input
+              id="settings-max-runs"
+              type="number"
+              min={1}
+              max={10000}
+              placeholder="No cap"
+              value={maxRuns}
+              onChange={(e) => setMaxRuns(e.target.value)}
+            />
+            <p className="muted">
+              How many of this tenant's runs may run at once, across all workers (1–10000). Empty: no cap. The
+              rest wait queued and start as runs end.
             </p>
           </div>
           <div className="field">
