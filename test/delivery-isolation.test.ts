@@ -224,7 +224,7 @@ describe('delivery isolation', () => {
     const t = await app(c);
     await t.app.hookflow.delivery!.stop();
     const r0 = await receiver();
-    const eps = [];
+    const eps: { id: string }[] = [];
     for (let i = 0; i < 3; i++) eps.push(await endpoint(t, { url: `${r0.url}/${i}`, events: [`kind.${i}`] }));
     for (let i = 0; i < 3; i++) for (let k = 0; k < 20; k++) await publish(t, `kind.${i}`);
     const claim = await claimDueDeliveries(t.db.database.db, {

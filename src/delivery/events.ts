@@ -8,6 +8,7 @@ import { sql } from 'kysely';
 import { z } from 'zod';
 import { HttpError } from '../api/errors.ts';
 import { type ApiDocs, principal, validate } from '../api/http.ts';
+import { Batcher } from '../core/batcher.ts';
 import { newId } from '../core/ids.ts';
 import type { Database } from '../db/connect.ts';
 
@@ -37,30 +38,56 @@ const publishBody = z
 
 export type PublishedEvent = { id: string; event_type: string; created_at: Date };
 
+type NewEvent = { tenantId: string; eventType: string; data: unknown; now: Date };
+
 /**
- * Inserts an event (source `api`) and records its type in the catalog, in one statement; the
- * fan-out trigger creates its deliveries and wakes the delivery workers in the same transaction.
+ * Inserts events (source `api`) and records their types in the catalog, in one statement; the
+ * fan-out trigger creates their deliveries and wakes the delivery workers in the same transaction.
  */
-export async function publishEvent(
-  database: Database,
-  tenantId: string,
-  eventType: string,
-  data: unknown,
-  now: Date = new Date(),
-): Promise<PublishedEvent> {
-  const id = newId('evt', now.getTime());
-  const r = await sql<PublishedEvent>`
-    with ev as (
+async function insertEvents(database: Database, events: NewEvent[]): Promise<PublishedEvent[]> {
+  const rows = events.map((e) => ({
+    t: e.tenantId,
+    i: newId('evt', e.now.getTime()),
+    et: e.eventType,
+    d: e.data === undefined ? {} : e.data,
+    c: { tenant_id: e.tenantId },
+    at: e.now.toISOString(),
+  }));
+  await sql`
+    with u as (
+      select * from json_to_recordset(${JSON.stringify(rows)}::json) as u(t text, i text, et text, d jsonb, c jsonb, at timestamptz)
+    ), ev as (
       insert into events (tenant_id, id, event_type, data, context, source, created_at)
-      values (${tenantId}, ${id}, ${eventType}, ${JSON.stringify(data === undefined ? {} : data)}::jsonb,
-              ${JSON.stringify({ tenant_id: tenantId })}::jsonb, 'api', ${now})
-      returning tenant_id, id, event_type, created_at
-    ), et as (
-      insert into event_types (tenant_id, name) select tenant_id, event_type from ev
-      on conflict do nothing
+      select t, i, et, d, c, 'api', at from u
+      returning tenant_id, event_type
     )
-    select id, event_type, created_at from ev`.execute(database.db);
-  return r.rows[0];
+    insert into event_types (tenant_id, name) select distinct tenant_id, event_type from ev
+    on conflict do nothing`.execute(database.db);
+  return rows.map((r, k) => ({ id: r.i, event_type: r.et, created_at: events[k].now }));
+}
+
+/**
+ * Publishes events from the API with group commit: the events of concurrent requests share one
+ * statement (and one commit), answered only once it has committed.
+ */
+export class EventPublisher {
+  private readonly batcher: Batcher<NewEvent, PublishedEvent>;
+
+  constructor(database: Database) {
+    this.batcher = new Batcher((events) => insertEvents(database, events), {
+      maxBatch: 500,
+      maxInFlight: database.kind === 'pglite' ? 1 : 4,
+    });
+  }
+
+  publish(
+    tenantId: string,
+    eventType: string,
+    data: unknown,
+    now: Date = new Date(),
+  ): Promise<PublishedEvent> {
+    return this.batcher.add({ tenantId, eventType, data, now });
+  }
 }
 
 /** The builtin catalog plus every type this tenant has used, sorted, each once. */
@@ -83,6 +110,7 @@ export function registerEventRoutes(
   database: Database,
   now: () => number = Date.now,
 ): void {
+  const publisher = new EventPublisher(database);
   docs.route(
     app,
     {
@@ -103,7 +131,7 @@ export function registerEventRoutes(
           `"${body.event_type}" is published by Hookflow itself; choose another event type`,
           { errors: [{ field: 'event_type', msg: 'Reserved for Hookflow' }] },
         );
-      const ev = await publishEvent(database, p.tenantId, body.event_type, body.data, new Date(now()));
+      const ev = await publisher.publish(p.tenantId, body.event_type, body.data, new Date(now()));
       reply.code(202);
       return ev;
     },

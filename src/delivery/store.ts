@@ -61,17 +61,25 @@ const FIRST_KEY: EndpointKey = { tenantId: '', endpointId: '' };
  *   interleaved across tenants, up to `limit`.
  */
 export async function claimDueDeliveries(db: Kysely<DB>, opts: ClaimOptions): Promise<Claim> {
+  // Three small statements rather than one large one: PostgreSQL plans every statement afresh,
+  // and planning one statement with all of this took ~20 ms on PGlite (execution: ~2 ms).
   const until = new Date(opts.now.getTime() + opts.leaseMs);
   const after = opts.after ?? FIRST_KEY;
   const upTo = opts.upTo ?? null;
-  const busy = JSON.stringify(
-    (opts.busy ?? []).map((b) => ({ t: b.tenantId, e: b.endpointId, n: b.inFlight })),
-  );
   const maxEndpoints = opts.maxEndpoints ?? 500;
-  const r = await sql<
-    ClaimedDelivery & { walk_tenant: string | null; walk_endpoint: string | null; walked: number | null }
-  >`
-    with walk as (with recursive w(tenant_id, endpoint_id, n) as (
+  const inFlight = new Map((opts.busy ?? []).map((b) => [`${b.tenantId}:${b.endpointId}`, b.inFlight]));
+
+  // 1. The endpoints with due deliveries: a loose index scan, one probe of deliveries_due_endpoint each.
+  const walked = await sql<{
+    tenant_id: string;
+    endpoint_id: string;
+    n: number;
+    sending: boolean;
+    max_in_flight: number | null;
+    circuit_state: string | null;
+    circuit_due: boolean | null;
+  }>`
+    with recursive w(tenant_id, endpoint_id, n) as (
       (select tenant_id, endpoint_id, 1 from deliveries
        where status = 'pending' and next_attempt_at <= ${opts.now}
          and (tenant_id, endpoint_id) > (${after.tenantId}::text, ${after.endpointId}::text)
@@ -87,78 +95,97 @@ export async function claimDueDeliveries(db: Kysely<DB>, opts: ClaimOptions): Pr
                or (d.tenant_id, d.endpoint_id) <= (${upTo?.tenantId ?? null}::text, ${upTo?.endpointId ?? null}::text))
         order by d.tenant_id, d.endpoint_id limit 1) nx
       where w.n < ${maxEndpoints}::int
-    ) select * from w), busy as (
-      select * from json_to_recordset(${busy}::json) as b(t text, e text, n int)
-    ), ep as (
-      select w.tenant_id, w.endpoint_id, w.n as ord, x.id is not null and x.enabled as sending,
-             coalesce(x.max_in_flight, 1) as max_in_flight, coalesce(x.circuit_state, 'closed') as circuit_state,
-             coalesce(b.n, 0) as busy
-      from walk w
-      left join endpoints x on x.tenant_id = w.tenant_id and x.id = w.endpoint_id
-      left join busy b on b.t = w.tenant_id and b.e = w.endpoint_id
-    ), probe as (
+    )
+    select w.tenant_id, w.endpoint_id, w.n, coalesce(x.enabled, false) as sending, x.max_in_flight,
+           x.circuit_state, x.circuit_until <= ${opts.now} as circuit_due
+    from w left join endpoints x on x.tenant_id = w.tenant_id and x.id = w.endpoint_id
+    order by w.n`.execute(db);
+  if (walked.rows.length === 0) return { deliveries: [], walkEnd: null };
+  const last = walked.rows[walked.rows.length - 1];
+  const walkEnd =
+    walked.rows.length >= maxEndpoints ? { tenantId: last.tenant_id, endpointId: last.endpoint_id } : null;
+
+  // 2. Circuits whose cool-down is over get one probe: half open under a lease. The update re-checks
+  // the row it locks, so of two processes only one wins the probe.
+  const due = walked.rows.filter(
+    (e) =>
+      e.sending &&
+      e.circuit_state !== 'closed' &&
+      e.circuit_due &&
+      (inFlight.get(`${e.tenant_id}:${e.endpoint_id}`) ?? 0) < (e.max_in_flight ?? 1),
+  );
+  const probes = new Set<string>();
+  if (due.length) {
+    const won = await sql<{ tenant_id: string; id: string }>`
       update endpoints x set circuit_state = 'half_open', circuit_until = ${until}
-      from ep
-      where x.tenant_id = ep.tenant_id and x.id = ep.endpoint_id and ep.sending and ep.busy < ep.max_in_flight
+      from unnest(${due.map((e) => e.tenant_id)}::text[], ${due.map((e) => e.endpoint_id)}::text[]) as u(t, e)
+      where x.tenant_id = u.t and x.id = u.e and x.enabled
         and x.circuit_state <> 'closed' and x.circuit_until <= ${opts.now}
-      returning x.tenant_id, x.id
-    ), lim as (
-      select ep.tenant_id, ep.endpoint_id, ep.ord, p.id is not null as is_probe,
-             -- deleted or disabled: taken to be closed by the worker at once, no attempt
-             case when not ep.sending then ${opts.limit}::int
-                  when p.id is not null then 1
-                  else greatest(0, least(ep.max_in_flight - ep.busy, ${opts.limit}::int)) end as allowance,
-             ep.sending and ep.circuit_state <> 'closed' and p.id is null as manual_only
-      from ep left join probe p on p.tenant_id = ep.tenant_id and p.id = ep.endpoint_id
+      returning x.tenant_id, x.id`.execute(db);
+    for (const p of won.rows) probes.add(`${p.tenant_id}:${p.id}`);
+  }
+
+  // 3. Each endpoint's room: deleted or disabled endpoints all of theirs (the worker closes them
+  // without an attempt), a probe one, an open circuit only manual retries, otherwise max_in_flight
+  // minus what this process has in flight there.
+  const lims = [];
+  for (const e of walked.rows) {
+    const key = `${e.tenant_id}:${e.endpoint_id}`;
+    const probe = probes.has(key);
+    const room = !e.sending
+      ? opts.limit
+      : probe
+        ? 1
+        : Math.max(0, Math.min((e.max_in_flight ?? 1) - (inFlight.get(key) ?? 0), opts.limit));
+    if (room > 0)
+      lims.push({
+        t: e.tenant_id,
+        e: e.endpoint_id,
+        n: room,
+        o: e.n,
+        p: probe,
+        m: e.sending && e.circuit_state !== 'closed' && !probe,
+      });
+  }
+  if (lims.length === 0) return { deliveries: [], walkEnd };
+
+  // 4. Take each endpoint's oldest due deliveries within its room, then round-robin: the first of
+  // every endpoint before the second of any, interleaved across tenants, up to `limit`.
+  const r = await sql<ClaimedDelivery>`
+    with l as (
+      select * from json_to_recordset(${JSON.stringify(lims)}::json) as l(t text, e text, n int, o int, p boolean, m boolean)
     ), c as (
-      select l.tenant_id, l.endpoint_id, l.ord, l.is_probe, x.id, x.next_attempt_at
-      from lim l cross join lateral (
+      select l.t, l.e, l.o, l.p, x.id, x.next_attempt_at from l cross join lateral (
         select d.id, d.next_attempt_at from deliveries d
-        where not l.manual_only and l.allowance > 0
-          and d.status = 'pending' and d.tenant_id = l.tenant_id and d.endpoint_id = l.endpoint_id
+        where not l.m and d.status = 'pending' and d.tenant_id = l.t and d.endpoint_id = l.e
           and d.next_attempt_at <= ${opts.now} and (d.locked_until is null or d.locked_until < ${opts.now})
         order by d.next_attempt_at
-        limit l.allowance
+        limit l.n
         for update of d skip locked) x
       union all
-      select l.tenant_id, l.endpoint_id, l.ord, false, x.id, x.next_attempt_at
-      from lim l cross join lateral (
+      -- an open circuit: manual retries only, found through deliveries_manual, not the backlog
+      select l.t, l.e, l.o, l.p, x.id, x.next_attempt_at from l cross join lateral (
         select d.id, d.next_attempt_at from deliveries d
-        where l.manual_only and l.allowance > 0
-          and d.status = 'pending' and d.manual and d.tenant_id = l.tenant_id and d.endpoint_id = l.endpoint_id
+        where l.m and d.status = 'pending' and d.manual and d.tenant_id = l.t and d.endpoint_id = l.e
           and d.next_attempt_at <= ${opts.now} and (d.locked_until is null or d.locked_until < ${opts.now})
         order by d.next_attempt_at
-        limit l.allowance
+        limit l.n
         for update of d skip locked) x
-    ), ranked as (
-      select c.*, row_number() over (partition by c.tenant_id order by c.rn_e, c.ord) as rn_t
-      from (select c.*, row_number() over (partition by c.tenant_id, c.endpoint_id order by c.next_attempt_at) as rn_e
-            from c) c
     ), chosen as (
-      select tenant_id, id, is_probe from ranked order by is_probe desc, rn_t, ord limit ${opts.limit}::int
+      select t, id, p from (
+        select c.*, row_number() over (partition by c.t order by c.rn, c.o) as rt
+        from (select c.*, row_number() over (partition by c.t, c.e order by c.next_attempt_at) as rn from c) c
+      ) ranked
+      order by p desc, rt, o
+      limit ${opts.limit}::int
     ), d as (
       update deliveries d set locked_until = ${until}, locked_by = ${opts.workerId}
-      from chosen c where d.tenant_id = c.tenant_id and d.id = c.id
-      returning d.tenant_id, d.id, d.message_id, d.endpoint_id, d.attempts, d.manual, c.is_probe as probe
+      from chosen c where d.tenant_id = c.t and d.id = c.id
+      returning d.tenant_id, d.id, d.message_id, d.endpoint_id, d.attempts, d.manual, c.p as probe
     )
-    select d.*, e.event_type, e.data::text as data_json, e.context, e.created_at as event_created_at,
-           null::text as walk_tenant, null::text as walk_endpoint, null::int as walked
-    from d join events e on e.tenant_id = d.tenant_id and e.id = d.message_id
-    union all
-    select null, null, null, null, null, null, null, null, null, null, null, w.tenant_id, w.endpoint_id, w.n
-    from (select * from walk order by n desc limit 1) w`.execute(db);
-  const deliveries: ClaimedDelivery[] = [];
-  let walkEnd: EndpointKey | null = null;
-  for (const row of r.rows) {
-    if (row.id === null) {
-      if (row.walked !== null && Number(row.walked) >= maxEndpoints && row.walk_tenant && row.walk_endpoint)
-        walkEnd = { tenantId: row.walk_tenant, endpointId: row.walk_endpoint };
-      continue;
-    }
-    const { walk_tenant: _t, walk_endpoint: _e, walked: _w, ...d } = row;
-    deliveries.push(d);
-  }
-  return { deliveries, walkEnd };
+    select d.*, e.event_type, e.data::text as data_json, e.context, e.created_at as event_created_at
+    from d join events e on e.tenant_id = d.tenant_id and e.id = d.message_id`.execute(db);
+  return { deliveries: r.rows, walkEnd };
 }
 
 export type AttemptResult = {
