@@ -24,3 +24,16 @@ export function formatTimeExact(iso: string): string {
     ? iso
     : d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 }
+
+/** A timestamp as the reader's local time of day with seconds ("2:05:30 PM"), for moments minutes away. */
+export function formatClock(iso: string): string {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : d.toLocaleTimeString(undefined, { timeStyle: 'medium' });
+}
+
+/** How long until a moment, to the second ("25 s", "2 min 5 s"); "now" once it has passed. */
+export function formatCountdown(ms: number): string {
+  if (!Number.isFinite(ms) || ms <= 0) return 'now';
+  const s = Math.ceil(ms / 1000);
+  return s < 60 ? `${s} s` : formatDuration(s * 1000);
+}

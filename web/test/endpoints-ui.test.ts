@@ -3,7 +3,8 @@
  * 127.0.0.1 and a real receiver whose answers the test controls: the Check button's green tick and
  * its errors, the signing secret shown once (and verified against a signed ping with
  * standardwebhooks), the API's own sentence for a bad URL, rotation, editing events and the
- * default, the on/off switch, delete only after the confirmation.
+ * default, the on/off switch, delete only after the confirmation; "Max in flight" in the form, and
+ * the circuit breaker (docs/api.md §5.7) as it opens against a receiver that answers 500.
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { Webhook } from 'standardwebhooks';
@@ -296,6 +297,194 @@ describe('Webhook Settings screen in Chromium', () => {
       await shown(page.getByText('Endpoint “First” deleted'));
       await firstRow.waitFor({ state: 'detached' });
       expect((await listed()).map((e) => e.id)).toEqual([second.id]);
+    },
+    TEST_TIMEOUT_MS,
+  );
+});
+
+describe('Webhook Settings: max in flight and the circuit breaker', () => {
+  let t: TestApp;
+  let browser: Browser;
+  let receiver: Receiver;
+  const contexts: BrowserContext[] = [];
+  let pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    await requireBuiltUi();
+    // A delivery worker, a long first cool-down (so the open circuit stays open while the test
+    // looks at it) and the receiver on 127.0.0.1, which the SSRF guard refuses unless allowed.
+    t = await startTestApp({
+      worker: true,
+      delivery: { pollMs: 50 },
+      env: {
+        HOOKFLOW_ALLOW_PRIVATE_TARGETS: '127.0.0.1/32',
+        HOOKFLOW_CIRCUIT_FAILURES: '5',
+        HOOKFLOW_CIRCUIT_COOLDOWN_S: '300',
+      },
+    });
+    receiver = await startReceiver((_req, res) => {
+      res.writeHead(500, { 'content-type': 'application/json' });
+      res.end('{"error":"down"}');
+    });
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+    await receiver?.close();
+  });
+  afterEach(async () => {
+    await Promise.all(contexts.splice(0).map((c) => c.close()));
+    for (const ep of (await t.api('GET', '/api/v1/endpoints')).body.data as any[])
+      await t.api('DELETE', `/api/v1/endpoints/${ep.id}`);
+    const errors = pageErrors;
+    pageErrors = [];
+    expect(errors).toEqual([]);
+  });
+
+  const endpointsPage = async (): Promise<Page> => {
+    const opened = await openSignedIn(browser, t.url, t.adminKey, 'Webhook Settings');
+    contexts.push(opened.context);
+    pageErrors = opened.errors;
+    await opened.page.waitForFunction(() => !document.body.textContent?.includes('Loading endpoints'));
+    return opened.page;
+  };
+  const endpointOf = async (id: string) => {
+    const r = await t.api('GET', `/api/v1/endpoints/${id}`);
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    return r.body;
+  };
+
+  it(
+    'max in flight: set to 3 in the create form, shown again after a reload, 0 refused with a message',
+    async () => {
+      const page = await endpointsPage();
+      await page.getByRole('button', { name: 'Add endpoint' }).click();
+      const form = page.getByRole('form', { name: 'New webhook' });
+      await form.getByLabel('Name', { exact: true }).fill('Limited');
+      await form.getByLabel('URL', { exact: true }).fill(`${receiver.url}/limited`);
+      const maxInFlight = form.getByLabel('Max in flight');
+      expect(await maxInFlight.inputValue()).toBe('10');
+      await shown(form.getByText('attempts sent to this endpoint at the same time, per worker process'));
+
+      // 0 is refused in the form: a clear message, the field marked, nothing made.
+      await maxInFlight.fill('0');
+      await form.getByRole('button', { name: 'Create' }).click();
+      const error = await shown(form.locator('.form-error'));
+      expect(await error.textContent()).toBe('Max in flight must be a whole number from 1 to 1000');
+      expect(await maxInFlight.getAttribute('aria-invalid')).toBe('true');
+      expect((await t.api('GET', '/api/v1/endpoints')).body.data).toEqual([]);
+
+      await maxInFlight.fill('3');
+      await form.getByRole('button', { name: 'Create' }).click();
+      const dialog = await shown(page.getByRole('dialog', { name: 'Signing secret of “Limited”' }));
+      await dialog.getByRole('button', { name: 'Done' }).click();
+      await dialog.waitFor({ state: 'hidden' });
+      const [made] = (await t.api('GET', '/api/v1/endpoints')).body.data as any[];
+      expect(made).toMatchObject({ name: 'Limited', max_in_flight: 3 });
+      expect((await endpointOf(made.id)).max_in_flight).toBe(3);
+
+      // After a reload the edit form shows the stored 3; an edit to 25 is saved.
+      await page.reload();
+      await shown(page.getByRole('heading', { name: 'Webhook Settings', level: 1 }));
+      const row = await shown(page.locator(`tr[data-endpoint-id="${made.id}"]`));
+      await row.getByRole('button', { name: 'Edit Limited' }).click();
+      const edit = page.getByRole('form', { name: 'Edit “Limited”' });
+      expect(await edit.getByLabel('Max in flight').inputValue()).toBe('3');
+      await edit.getByLabel('Max in flight').fill('1001');
+      await edit.getByRole('button', { name: 'Save' }).click();
+      await shown(edit.locator('.form-error').filter({ hasText: 'from 1 to 1000' }));
+      expect((await endpointOf(made.id)).max_in_flight).toBe(3);
+      await edit.getByLabel('Max in flight').fill('25');
+      await edit.getByRole('button', { name: 'Save' }).click();
+      await shown(page.getByText('Endpoint “Limited” saved'));
+      expect((await endpointOf(made.id)).max_in_flight).toBe(25);
+
+      // The API itself refuses a bad value with a 400 naming the field.
+      const bad = await t.api('PATCH', `/api/v1/endpoints/${made.id}`, { max_in_flight: 0 });
+      expect(bad.status).toBe(400);
+      expect(bad.body.msg).toContain('max_in_flight');
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'failed attempts show as recent failures, then the page follows the circuit to open with its retry time',
+    async () => {
+      const made = await t.api('POST', '/api/v1/endpoints', {
+        name: 'Broken',
+        url: `${receiver.url}/broken`,
+        // The first attempt at once, the retries far away: each event is one failed attempt.
+        retry_schedule: [0, 3600],
+      });
+      expect(made.status, JSON.stringify(made.body)).toBe(201);
+      const id = made.body.id as string;
+      const publish = async (n: number) => {
+        for (let i = 0; i < n; i++) {
+          const r = await t.api('POST', '/api/v1/events', { event_type: 'order.created', data: { i } });
+          expect(r.status, JSON.stringify(r.body)).toBe(202);
+        }
+      };
+
+      // Two failures: the circuit is still closed, the row says so quietly.
+      await publish(2);
+      await eventually(
+        async () => (await endpointOf(id)).circuit.consecutive_failures === 2,
+        20_000,
+        'two failed attempts',
+      );
+      expect((await endpointOf(id)).circuit).toEqual({
+        state: 'closed',
+        consecutive_failures: 2,
+        until: null,
+      });
+      const page = await endpointsPage();
+      const row = await shown(page.locator(`tr[data-endpoint-id="${id}"]`));
+      const failing = await shown(row.locator('.circuit-failing'));
+      expect(await failing.textContent()).toBe('2 recent failures');
+      expect(await row.locator('.circuit-open').count()).toBe(0);
+
+      // Three more: the fifth failure in a row opens the circuit.
+      await publish(3);
+      const open = await eventually(
+        async () => {
+          const ep = await endpointOf(id);
+          return ep.circuit.state === 'open' ? ep : undefined;
+        },
+        20_000,
+        'the circuit open',
+      );
+      expect(open.circuit.consecutive_failures).toBe(5);
+      expect(new Date(open.circuit.until).getTime()).toBeGreaterThan(Date.now());
+      expect(receiver.received).toHaveLength(5);
+
+      // The page is polling while failures add up: the badge appears without a reload.
+      const badge = await shown(row.locator('.circuit-open'));
+      expect(await badge.locator('.circuit-badge').textContent()).toBe('Circuit open');
+      expect(await badge.locator('time').getAttribute('datetime')).toBe(open.circuit.until);
+      const clock = await page.evaluate(
+        (iso) => new Date(iso).toLocaleTimeString(undefined, { timeStyle: 'medium' }),
+        open.circuit.until as string,
+      );
+      const when = (await badge.locator('.circuit-when').textContent()) ?? '';
+      expect(when.startsWith(`retries at ${clock} (in `), when).toBe(true);
+      expect(when).toMatch(/\(in (\d+ s|\d+ min( \d+ s)?)\)$/);
+      expect(await badge.getAttribute('title')).toContain('waiting uses none of their attempts');
+      expect(await row.locator('.circuit-failing').count()).toBe(0);
+      await screenshot(page, 'endpoint-circuit-open');
+
+      // The edit panel shows it too, with the explanation written out.
+      await row.getByRole('button', { name: 'Edit Broken' }).click();
+      const edit = page.getByRole('form', { name: 'Edit “Broken”' });
+      const detail = await shown(edit.locator('.circuit-detail'));
+      await shown(detail.getByText('Circuit open'));
+      expect(await detail.textContent()).toContain('5 failed attempts in a row so far.');
+      expect(await detail.locator('time').getAttribute('datetime')).toBe(open.circuit.until);
+      await screenshot(page, 'endpoint-circuit-edit');
+      await edit.getByRole('button', { name: 'Cancel' }).click();
+
+      // Waiting on the open circuit sent nothing more.
+      expect(receiver.received).toHaveLength(5);
     },
     TEST_TIMEOUT_MS,
   );

@@ -1,14 +1,23 @@
 /**
  * The create / edit form of an outbound endpoint (docs/api.md §8 "Webhook Settings"): name, events,
  * notification type REST, URL with a Check button (the green tick), method, auth None / Basic /
- * API key, default toggle, Create (Save) and Cancel. The API validates; its sentence is shown.
+ * API key, max in flight, default toggle, Create (Save) and Cancel. The API validates; its sentence
+ * is shown. Editing also shows the endpoint's circuit breaker when it is not simply closed (§5.7).
  *
  * Secrets are write-only: editing shows whether one is stored and sends a new one only if typed
  * (the API keeps the stored secret when an inline auth of the same type leaves it out).
  */
 import { type FormEvent, useEffect, useRef, useState } from 'react';
 import { type Api, errorText } from '../api.ts';
-import type { CheckResult, Endpoint, EndpointMethod, EventType } from './types.ts';
+import { CircuitDetail } from './Circuit.tsx';
+import {
+  type CheckResult,
+  type Endpoint,
+  type EndpointCircuit,
+  type EndpointMethod,
+  type EventType,
+  MAX_IN_FLIGHT,
+} from './types.ts';
 
 type AuthChoice = 'none' | 'basic' | 'api_key' | 'keep';
 
@@ -25,6 +34,13 @@ function keptAuthText(auth: Endpoint['auth']): string | null {
   return null;
 }
 
+/** The typed max in flight as a number, or null when it is not a whole number in range. */
+function parseMaxInFlight(text: string): number | null {
+  if (!/^\d+$/.test(text.trim())) return null;
+  const n = Number(text.trim());
+  return n >= MAX_IN_FLIGHT.min && n <= MAX_IN_FLIGHT.max ? n : null;
+}
+
 function initialAuth(ep: Endpoint | null): AuthChoice {
   if (!ep) return 'none';
   if (keptAuthText(ep.auth)) return 'keep';
@@ -34,6 +50,9 @@ function initialAuth(ep: Endpoint | null): AuthChoice {
 export function EndpointForm(props: {
   api: Api;
   editing: Endpoint | null;
+  /** The edited endpoint's circuit as last loaded (the page keeps it fresh), and the time now. */
+  circuit?: EndpointCircuit;
+  now?: number;
   eventTypes: EventType[];
   onCancel: () => void;
   onSaved: (endpoint: Endpoint & { signing_secret?: string }) => void;
@@ -57,6 +76,8 @@ export function EndpointForm(props: {
   );
   const [keyValue, setKeyValue] = useState('');
   const [isDefault, setIsDefault] = useState(editing?.is_default ?? false);
+  const [maxInFlight, setMaxInFlight] = useState(String(editing?.max_in_flight ?? MAX_IN_FLIGHT.default));
+  const [maxInFlightInvalid, setMaxInFlightInvalid] = useState(false);
   const [check, setCheck] = useState<{ busy: boolean; result?: CheckResult; error?: string }>({
     busy: false,
   });
@@ -64,6 +85,7 @@ export function EndpointForm(props: {
   const [busy, setBusy] = useState(false);
 
   const nameRef = useRef<HTMLInputElement>(null);
+  const maxInFlightRef = useRef<HTMLInputElement>(null);
   const formRef = useRef<HTMLFormElement>(null);
   // The form opens above the list: bring it into view with the cursor in the first field.
   useEffect(() => {
@@ -126,6 +148,15 @@ export function EndpointForm(props: {
     e.preventDefault();
     if (!name.trim()) return setSaveError('Give the endpoint a name');
     if (events.length === 0) return setSaveError('Choose at least one event, or All events');
+    const maxInFlightValue = parseMaxInFlight(maxInFlight);
+    if (maxInFlightValue === null) {
+      setMaxInFlightInvalid(true);
+      maxInFlightRef.current?.focus();
+      return setSaveError(
+        `Max in flight must be a whole number from ${MAX_IN_FLIGHT.min} to ${MAX_IN_FLIGHT.max}`,
+      );
+    }
+    setMaxInFlightInvalid(false);
     setBusy(true);
     setSaveError(null);
     try {
@@ -136,6 +167,7 @@ export function EndpointForm(props: {
         method,
         events,
         is_default: isDefault,
+        max_in_flight: maxInFlightValue,
         ...(auth ? { auth } : {}),
       };
       const saved = editing
@@ -157,6 +189,9 @@ export function EndpointForm(props: {
         <p className="muted">
           ID <code>{editing.id}</code>
         </p>
+      )}
+      {editing?.enabled && (
+        <CircuitDetail circuit={props.circuit ?? editing.circuit} now={props.now ?? Date.now()} />
       )}
 
       <div className="field">
@@ -341,6 +376,33 @@ export function EndpointForm(props: {
           </div>
         </div>
       )}
+
+      <div className="field">
+        <label htmlFor="endpoint-max-in-flight">
+          <span>Max in flight</span>
+        </label>
+        <input
+          id="endpoint-max-in-flight"
+          ref={maxInFlightRef}
+          className="number-input"
+          type="number"
+          inputMode="numeric"
+          min={MAX_IN_FLIGHT.min}
+          max={MAX_IN_FLIGHT.max}
+          step={1}
+          aria-invalid={maxInFlightInvalid || undefined}
+          aria-describedby="endpoint-max-in-flight-hint"
+          value={maxInFlight}
+          onChange={(e) => {
+            setMaxInFlight(e.target.value);
+            setMaxInFlightInvalid(false);
+          }}
+        />
+        <p id="endpoint-max-in-flight-hint" className="muted hint">
+          Attempts sent to this endpoint at the same time, per worker process; more wait their turn (
+          {MAX_IN_FLIGHT.min}–{MAX_IN_FLIGHT.max}, default {MAX_IN_FLIGHT.default}).
+        </p>
+      </div>
 
       <div className="field">
         <label className="switch">

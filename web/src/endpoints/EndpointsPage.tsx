@@ -1,15 +1,18 @@
 /**
  * Webhook Settings (docs/api.md §5.1, §8): the outbound endpoints of the tenant — list with an on/off
  * switch, the create / edit form with the Check button, the signing secret shown once after
- * create and after rotation, recovery of failed messages since a time, and delete.
+ * create and after rotation, recovery of failed messages since a time, and delete. Each endpoint's
+ * circuit breaker (§5.7) is shown in its row and in the edit panel; while a circuit is open, half
+ * open or counting failures those endpoints are fetched again every few seconds.
  */
-import { useCallback, useEffect, useState } from 'react';
-import { type Api, errorText, type Page } from '../api.ts';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { type Api, ApiError, errorText, type Page } from '../api.ts';
 import { useBusyIds } from '../busy.ts';
 import { DeleteDialog, Dialog } from '../Dialog.tsx';
 import { formatTime } from '../format.ts';
 import { Link } from '../router.tsx';
 import { useToast } from '../toasts.tsx';
+import { CircuitBadge, circuitCountingDown, circuitWorthWatching, useNow } from './Circuit.tsx';
 import { EndpointForm } from './EndpointForm.tsx';
 import { SecretDialog } from './SecretDialog.tsx';
 import { type Endpoint, type EventType, eventsText } from './types.ts';
@@ -17,6 +20,10 @@ import './endpoints.css';
 
 const PAGE_SIZE = 100;
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** How often endpoints with an open (or failing) circuit are fetched again. */
+const CIRCUIT_POLL_MS = 4000;
+/** At most this many endpoints are fetched again per poll (the Refresh button reloads them all). */
+const CIRCUIT_POLL_MAX = 25;
 
 /** A Date as the value of a datetime-local input (the reader's local time, to the minute). */
 function localInputValue(d: Date): string {
@@ -48,6 +55,7 @@ export function EndpointsPage({ api }: { api: Api }) {
   const [recoverError, setRecoverError] = useState<string | null>(null);
   const [deleting, setDeleting] = useState<Endpoint | null>(null);
   const [dialogBusy, setDialogBusy] = useState(false);
+  const [refreshing, setRefreshing] = useState(false);
 
   const load = useCallback(
     async (cursor?: string) => {
@@ -76,6 +84,58 @@ export function EndpointsPage({ api }: { api: Api }) {
     void load();
     void loadEventTypes();
   }, [load, loadEventTypes]);
+
+  const refresh = async () => {
+    setRefreshing(true);
+    try {
+      await load();
+    } finally {
+      setRefreshing(false);
+    }
+  };
+
+  // The countdown of open circuits ticks every second; endpoints whose circuit is not simply
+  // closed are fetched again every few seconds (while the tab is visible) to follow it.
+  const now = useNow(endpoints?.some((ep) => circuitCountingDown(ep, Date.now())) ?? false);
+  const watched = (endpoints ?? [])
+    .filter(circuitWorthWatching)
+    .slice(0, CIRCUIT_POLL_MAX)
+    .map((ep) => ep.id)
+    .join(' ');
+  const polling = useRef(false);
+  useEffect(() => {
+    if (!watched) return;
+    const ids = watched.split(' ');
+    const timer = setInterval(async () => {
+      if (polling.current || document.hidden) return;
+      polling.current = true;
+      try {
+        const fresh = await Promise.all(
+          ids.map((id) =>
+            api<Endpoint>('GET', `/endpoints/${encodeURIComponent(id)}`).then(
+              (ep) => ({ id, ep }),
+              (err: unknown) => ({
+                id,
+                ep: err instanceof ApiError && err.status === 404 ? null : undefined,
+              }),
+            ),
+          ),
+        );
+        setEndpoints(
+          (all) =>
+            all?.flatMap((e) => {
+              const got = fresh.find((f) => f.id === e.id);
+              // Gone (404): drop it; an error: keep what was shown.
+              if (!got || got.ep === undefined) return [e];
+              return got.ep ? [got.ep] : [];
+            }) ?? null,
+        );
+      } finally {
+        polling.current = false;
+      }
+    }, CIRCUIT_POLL_MS);
+    return () => clearInterval(timer);
+  }, [watched, api]);
 
   const toggle = async (ep: Endpoint) => {
     markBusy(ep.id, true);
@@ -172,11 +232,22 @@ export function EndpointsPage({ api }: { api: Api }) {
             until it is answered 2xx.
           </p>
         </div>
-        {form === null && (
-          <button type="button" className="button button-primary" onClick={openNew}>
-            Add endpoint
+        <div className="endpoints-header-actions">
+          <button
+            type="button"
+            className="button"
+            onClick={refresh}
+            disabled={refreshing}
+            title="Load the endpoints and their circuit state again"
+          >
+            {refreshing ? 'Refreshing…' : 'Refresh'}
           </button>
-        )}
+          {form === null && (
+            <button type="button" className="button button-primary" onClick={openNew}>
+              Add endpoint
+            </button>
+          )}
+        </div>
       </header>
 
       {form !== null && (
@@ -184,6 +255,8 @@ export function EndpointsPage({ api }: { api: Api }) {
           key={form === 'new' ? 'new' : form.id}
           api={api}
           editing={form === 'new' ? null : form}
+          circuit={form === 'new' ? undefined : endpoints?.find((e) => e.id === form.id)?.circuit}
+          now={now}
           eventTypes={eventTypes}
           onCancel={() => setForm(null)}
           onSaved={saved}
@@ -263,6 +336,7 @@ export function EndpointsPage({ api }: { api: Api }) {
                         {ep.disabled_reason}
                       </div>
                     )}
+                    {ep.enabled && <CircuitBadge circuit={ep.circuit} now={now} />}
                   </td>
                   <td className="actions">
                     <div className="row-actions">
