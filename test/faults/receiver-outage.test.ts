@@ -31,6 +31,9 @@ describe('a receiver that fails for a while, then recovers', () => {
       env: {
         HOOKFLOW_ALLOW_PRIVATE_TARGETS: '127.0.0.1/32',
         HOOKFLOW_RETRY_SCHEDULE: SCHEDULE_S.join(','),
+        // This drill follows the retry schedule of 40 failing messages; the circuit breaker would
+        // (rightly) hold them back after 5 failures — it has its own tests (delivery-isolation).
+        HOOKFLOW_CIRCUIT_FAILURES: '1000',
       },
       worker: { pollMs: 50 },
       delivery: { pollMs: 50 },
