@@ -23,6 +23,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { createPgConfig } from '@electric-sql/pglite/node-postgres';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { preparingPool } from './prepared.ts';
 import type { DB } from './schema.ts';
 
 export type Listener = (payload: string) => void;
@@ -66,7 +67,7 @@ async function openPostgres(url: string, opts: OpenOptions): Promise<Database> {
   // client is just marked broken: its next query fails and the pool discards it on release.
   pool.on('error', (err) => opts.onError?.(err));
   pool.on('connect', (client) => client.on('error', (err) => opts.onError?.(err)));
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }) });
   await pool.query('select 1');
 
   const subs = new Map<string, Set<{ onPayload: Listener; onReset?: () => void }>>();
@@ -171,7 +172,9 @@ async function openPglite(dataDir: string, _opts: OpenOptions): Promise<Database
     throw err;
   }
   const pool = new pg.Pool(createPgConfig(pglite));
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<DB>({
+    dialect: new PostgresDialect({ pool: preparingPool(pool, { forceGeneric: true }) }),
+  });
   return {
     kind: 'pglite',
     db,

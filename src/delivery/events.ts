@@ -53,7 +53,7 @@ async function insertEvents(database: Database, events: NewEvent[]): Promise<Pub
     c: { tenant_id: e.tenantId },
     at: e.now.toISOString(),
   }));
-  await sql`
+  await sql`/* prepared */
     with u as (
       select * from json_to_recordset(${JSON.stringify(rows)}::json) as u(t text, i text, et text, d jsonb, c jsonb, at timestamptz)
     ), ev as (

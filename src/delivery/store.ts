@@ -78,7 +78,7 @@ export async function claimDueDeliveries(db: Kysely<DB>, opts: ClaimOptions): Pr
     max_in_flight: number | null;
     circuit_state: string | null;
     circuit_due: boolean | null;
-  }>`
+  }>`/* prepared */
     with recursive w(tenant_id, endpoint_id, n) as (
       (select tenant_id, endpoint_id, 1 from deliveries
        where status = 'pending' and next_attempt_at <= ${opts.now}
@@ -116,7 +116,7 @@ export async function claimDueDeliveries(db: Kysely<DB>, opts: ClaimOptions): Pr
   );
   const probes = new Set<string>();
   if (due.length) {
-    const won = await sql<{ tenant_id: string; id: string }>`
+    const won = await sql<{ tenant_id: string; id: string }>`/* prepared */
       update endpoints x set circuit_state = 'half_open', circuit_until = ${until}
       from unnest(${due.map((e) => e.tenant_id)}::text[], ${due.map((e) => e.endpoint_id)}::text[]) as u(t, e)
       where x.tenant_id = u.t and x.id = u.e and x.enabled
@@ -151,7 +151,7 @@ export async function claimDueDeliveries(db: Kysely<DB>, opts: ClaimOptions): Pr
 
   // 4. Take each endpoint's oldest due deliveries within its room, then round-robin: the first of
   // every endpoint before the second of any, interleaved across tenants, up to `limit`.
-  const r = await sql<ClaimedDelivery>`
+  const r = await sql<ClaimedDelivery>`/* prepared */
     with l as (
       select * from json_to_recordset(${JSON.stringify(lims)}::json) as l(t text, e text, n int, o int, p boolean, m boolean)
     ), c as (
@@ -310,7 +310,7 @@ export async function recordAttempts(
     until: Date | null;
     failures: number | null;
     lost: string[] | null;
-  }>`
+  }>`/* prepared */
     with u as (
       select * from json_to_recordset(${JSON.stringify(rows)}::json)
         as u(tenant_id text, attempt_id text, delivery_id text, message_id text, endpoint_id text, ok boolean,
@@ -411,7 +411,7 @@ export async function releaseDeliveries(
   items: { tenantId: string; id: string }[],
 ): Promise<void> {
   if (!items.length) return;
-  await sql`update deliveries d set locked_until = null, locked_by = null
+  await sql`/* prepared */update deliveries d set locked_until = null, locked_by = null
     from unnest(${items.map((i) => i.tenantId)}::text[], ${items.map((i) => i.id)}::text[]) as u(tenant_id, id)
     where d.tenant_id = u.tenant_id and d.id = u.id and d.locked_by = ${workerId}`.execute(db);
 }
@@ -424,7 +424,7 @@ export async function postponeDeliveries(
   at: Date,
 ): Promise<void> {
   if (!items.length) return;
-  await sql`update deliveries d set locked_until = null, locked_by = null, next_attempt_at = ${at}
+  await sql`/* prepared */update deliveries d set locked_until = null, locked_by = null, next_attempt_at = ${at}
     from unnest(${items.map((i) => i.tenantId)}::text[], ${items.map((i) => i.id)}::text[]) as u(tenant_id, id)
     where d.tenant_id = u.tenant_id and d.id = u.id and d.locked_by = ${workerId}`.execute(db);
 }

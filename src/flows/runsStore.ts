@@ -40,7 +40,7 @@ export async function insertQueuedRuns(db: Kysely<DB>, runs: NewRun[], claim?: L
   batch += ']';
   // The first `claim.count` runs are stored as running under this process's lease (its worker
   // executes them straight from memory); the rest are queued and the workers are woken.
-  await sql`
+  await sql`/* prepared */
     with inserted as (
       insert into runs (tenant_id, id, flow_id, trigger_node_id, status, trigger, raw_body, wait_response,
                         locked_by, locked_until, started_at, attempts)
@@ -221,7 +221,12 @@ export async function claimRuns(db: Kysely<DB>, opts: ClaimOptions): Promise<Cla
   return db.transaction().execute(async (tx) => {
     // 1. The tenants with queued or running runs (a loose index scan: one probe per tenant), and
     //    how many due runs each has, counted up to its allowance (1 for an allowance of 0).
-    const due = await sql<{ tenant_id: string; allowance: number; due: number; oldest: Date | null }>`
+    const due = await sql<{
+      tenant_id: string;
+      allowance: number;
+      due: number;
+      oldest: Date | null;
+    }>`/* prepared */
       with recursive scan(tenant_id) as (
         (select tenant_id from runs where status in ('queued', 'running') order by tenant_id limit 1)
         union all
@@ -262,7 +267,7 @@ export async function claimRuns(db: Kysely<DB>, opts: ClaimOptions): Promise<Cla
       max_c: number | null;
       tenant_max: number | null;
     };
-    const found = await sql<Candidate>`
+    const found = await sql<Candidate>`/* prepared */
       select c.tenant_id, c.id, c.flow_id, c.run_at,
         (f.settings->>'max_concurrency')::int as max_c,
         case when jsonb_typeof(t.settings->'max_concurrent_runs') = 'number'
@@ -302,7 +307,7 @@ export async function claimRuns(db: Kysely<DB>, opts: ClaimOptions): Promise<Cla
       for (const key of keys) await sql`select pg_advisory_xact_lock(hashtext(${key}))`.execute(tx);
       const tenantIds = [...new Set(limited.map((c) => c.tenant_id))];
       // Over the partial index runs_running_tenant: the running runs of these tenants only.
-      const counts = await sql<{ tenant_id: string; flow_id: string; n: string }>`
+      const counts = await sql<{ tenant_id: string; flow_id: string; n: string }>`/* prepared */
         select tenant_id, flow_id, count(*) as n from runs
         where status = 'running' and locked_until >= ${now} and tenant_id = any(${tenantIds}::text[])
         group by 1, 2`.execute(tx);
@@ -328,7 +333,7 @@ export async function claimRuns(db: Kysely<DB>, opts: ClaimOptions): Promise<Cla
     const claimed = Object.assign([] as ClaimedRun[], { heldBack });
     if (chosen.length === 0) return claimed;
     const lockedUntil = new Date(now.getTime() + opts.leaseMs);
-    const updated = await sql<ClaimedRun>`
+    const updated = await sql<ClaimedRun>`/* prepared */
       update runs r set status = 'running', locked_until = ${lockedUntil}, locked_by = ${opts.workerId},
         attempts = r.attempts + 1, started_at = coalesce(r.started_at, ${now})
       from unnest(${chosen.map((c) => c.tenant_id)}::text[], ${chosen.map((c) => c.id)}::text[]) as c(tenant_id, id)
@@ -407,7 +412,7 @@ export async function writeRunProgress(
       source: e.source,
     })),
   );
-  const r = await sql<{ id: string }>`
+  const r = await sql<{ id: string }>`/* prepared */
     with u as (
       select * from json_to_recordset(${runsJson}::json)
         as u(tenant_id text, id text, status text, nodes jsonb, vars jsonb, flow_key jsonb, error text,
