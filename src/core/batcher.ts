@@ -3,12 +3,14 @@
  * previous batches are being written) are written together, so throughput is bound by the
  * database's commit rate per batch rather than per item. Each item's promise settles when its
  * batch has been written. When a batch fails, its items are written one by one, so a single bad
- * item fails only its own caller.
+ * item fails only its own caller (a `write` that handles its own failures never throws, and gets
+ * no such second try).
  */
 export class Batcher<T, R> {
   private queue: { item: T; resolve: (r: R) => void; reject: (err: unknown) => void }[] = [];
   private inFlight = 0;
   private scheduled = false;
+  private idleWaiters: (() => void)[] = [];
 
   constructor(
     /** Writes a batch; returns one result per item, in order. */
@@ -23,6 +25,12 @@ export class Batcher<T, R> {
     });
   }
 
+  /** Resolves when nothing is queued or being written (for shutdown). */
+  drain(): Promise<void> {
+    if (this.queue.length === 0 && this.inFlight === 0) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
   private kick(): void {
     if (this.scheduled || this.inFlight >= this.opts.maxInFlight) return;
     this.scheduled = true;
@@ -34,6 +42,7 @@ export class Batcher<T, R> {
         void this.run(batch).finally(() => {
           this.inFlight--;
           if (this.queue.length) this.kick();
+          else if (this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
         });
       }
     });

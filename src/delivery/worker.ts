@@ -7,6 +7,7 @@
  * per endpoint are counted in the database, so they hold across worker processes.
  */
 import { hostname } from 'node:os';
+import { Batcher } from '../core/batcher.ts';
 import { newId } from '../core/ids.ts';
 import { delayAfterFailureMs } from '../core/retry.ts';
 import { renderDeep } from '../core/templates.ts';
@@ -110,10 +111,8 @@ export class DeliveryWorker {
   private readonly held = new Map<string, Held>();
   /** Dispatches of claimed batches still loading endpoints or taking rate slots. */
   private readonly dispatching = new Set<Promise<void>>();
-  private finished: Finished[] = [];
-  private writing = 0;
-  private writeScheduled = false;
-  private readonly writeIdle: (() => void)[] = [];
+  /** Attempts that ended in the same turn of the event loop share one record (group commit). */
+  private readonly records: Batcher<Finished, undefined>;
   private readonly attemptsIdle: (() => void)[] = [];
   /** Where the next claim's walk over endpoints starts (round-robin when there are many). */
   private cursor: EndpointKey | null = null;
@@ -124,6 +123,10 @@ export class DeliveryWorker {
     this.workerId = opts.workerId ?? `${hostname()}:${process.pid}:${newId('dw').slice(-6)}`;
     this.now = opts.now ?? Date.now;
     this.endpoints = new NotifiedCache(5_000, this.now);
+    this.records = new Batcher((batch) => this.write(batch), {
+      maxBatch: 500,
+      maxInFlight: opts.database.kind === 'pglite' ? 1 : 2,
+    });
   }
 
   private get maxInFlight(): number {
@@ -167,7 +170,7 @@ export class DeliveryWorker {
       h.released = true;
       h.abort.abort();
     }
-    await this.drainWrites();
+    await this.records.drain();
     if (cut.length) {
       try {
         await releaseDeliveries(
@@ -403,8 +406,7 @@ export class DeliveryWorker {
         this.untake(d, true);
         return;
       }
-      this.finished.push({ result, delivery: d });
-      this.scheduleWrite();
+      void this.records.add({ result, delivery: d });
     });
   }
 
@@ -413,38 +415,8 @@ export class DeliveryWorker {
     return new Promise((r) => this.attemptsIdle.push(r));
   }
 
-  private get maxWritesInFlight(): number {
-    return this.opts.database.kind === 'pglite' ? 1 : 2;
-  }
-
-  private scheduleWrite(): void {
-    if (this.writeScheduled || this.writing >= this.maxWritesInFlight) return;
-    this.writeScheduled = true;
-    // Attempts that end in the same turn of the event loop share the write.
-    setImmediate(() => {
-      this.writeScheduled = false;
-      while (this.finished.length && this.writing < this.maxWritesInFlight) {
-        const batch = this.finished.splice(0, 500);
-        this.writing++;
-        void this.write(batch).finally(() => {
-          this.writing--;
-          if (this.finished.length) this.scheduleWrite();
-          else if (this.writing === 0) for (const w of this.writeIdle.splice(0)) w();
-        });
-      }
-    });
-  }
-
-  private drainWrites(): Promise<void> {
-    if (this.finished.length === 0 && this.writing === 0 && !this.writeScheduled) return Promise.resolve();
-    return new Promise((r) => {
-      this.writeIdle.push(r);
-      this.scheduleWrite();
-    });
-  }
-
-  /** Records finished attempts; a write that fails leaves them to their leases. */
-  private async write(batch: Finished[]): Promise<void> {
+  /** Records finished attempts; a write that fails leaves them to their leases (it never throws). */
+  private async write(batch: Finished[]): Promise<undefined[]> {
     const results = batch.map((f) => f.result);
     try {
       const recordedAt = this.now();
@@ -497,6 +469,7 @@ export class DeliveryWorker {
     } finally {
       for (const f of batch) this.untake(f.delivery, true);
     }
+    return batch.map(() => undefined);
   }
 
   /** A retry due before the next poll (an immediate first retry) is claimed when it comes due. */

@@ -3,10 +3,11 @@
  * INSERT, so throughput is bounded by the database's commit rate rather than by one round trip per
  * request. A request's promise resolves only after the transaction holding its row has committed.
  *
- * While a batch is in flight the next one fills; at most `maxInFlight` batches run at once. If a
- * batch fails, its rows are retried one by one so a single unstorable row (say, a value PostgreSQL
- * rejects) fails only its own request.
+ * The batching is core/batcher.ts: while a batch is in flight the next one fills; at most
+ * `maxInFlight` batches run at once. If a batch fails, its rows are retried one by one so a single
+ * unstorable row (say, a value PostgreSQL rejects) fails only its own request.
  */
+import { Batcher } from '../core/batcher.ts';
 import type { Database } from '../db/connect.ts';
 import { insertQueuedRuns, type LocalClaim, type NewRun } from '../flows/runsStore.ts';
 
@@ -26,20 +27,17 @@ export type LocalRunner = {
   adopt(runs: NewRun[], claim: LocalClaim): void;
 };
 
-type Pending = { run: NewRun; resolve: () => void; reject: (err: unknown) => void };
-
 export class RunGroupCommitter {
-  private queue: Pending[] = [];
-  private inFlight = 0;
-  private scheduled = false;
-  private idleWaiters: (() => void)[] = [];
+  private readonly batcher: Batcher<NewRun, undefined>;
   private local?: LocalRunner;
 
   constructor(
     private readonly database: Database,
-    private readonly maxBatch = 500,
-    private readonly maxInFlight = database.kind === 'pglite' ? 1 : 4,
-  ) {}
+    maxBatch = 500,
+    maxInFlight = database.kind === 'pglite' ? 1 : 4,
+  ) {
+    this.batcher = new Batcher((runs) => this.write(runs), { maxBatch, maxInFlight });
+  }
 
   /** Hands runs to this process's worker from now on. */
   setLocalRunner(local: LocalRunner | undefined): void {
@@ -48,42 +46,21 @@ export class RunGroupCommitter {
 
   /** Resolves when the run is committed. */
   insert(run: NewRun): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ run, resolve, reject });
-      this.kick();
-    });
+    return this.batcher.add(run);
   }
 
   /** Resolves when nothing is queued or in flight (for shutdown). */
-  async drain(): Promise<void> {
-    if (this.queue.length === 0 && this.inFlight === 0) return;
-    await new Promise<void>((r) => this.idleWaiters.push(r));
+  drain(): Promise<void> {
+    return this.batcher.drain();
   }
 
-  private kick(): void {
-    if (this.scheduled || this.inFlight >= this.maxInFlight) return;
-    this.scheduled = true;
-    // Let the current tick's requests join the batch.
-    setImmediate(() => {
-      this.scheduled = false;
-      this.flushSome();
-    });
-  }
-
-  private flushSome(): void {
-    while (this.queue.length > 0 && this.inFlight < this.maxInFlight) {
-      const batch = this.queue.splice(0, this.maxBatch);
-      this.inFlight++;
-      void this.write(batch).finally(() => {
-        this.inFlight--;
-        if (this.queue.length > 0) this.flushSome();
-        else if (this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
-      });
-    }
-  }
-
-  private async write(batch: Pending[]): Promise<void> {
-    let runs = batch.map((p) => p.run);
+  /**
+   * One batch: the runs this process's worker has room for are stored claimed by it and handed
+   * over once committed; the rest queued. (When a batch fails, the Batcher writes its runs one by
+   * one through here again, so one unstorable run fails only its own request.)
+   */
+  private async write(batch: NewRun[]): Promise<undefined[]> {
+    let runs = batch;
     let claim: LocalClaim | undefined;
     const local = this.local;
     if (local) {
@@ -116,22 +93,9 @@ export class RunGroupCommitter {
       await insertQueuedRuns(this.database.db, runs, claim);
     } catch (err) {
       if (claim) for (const r of runs.slice(0, claim.count)) local!.unreserve(r.tenantId, 1);
-      if (batch.length === 1) {
-        batch[0].reject(err);
-        return;
-      }
-      // One unstorable row must fail only its own request: the rest one by one (queued).
-      for (const p of batch) {
-        try {
-          await insertQueuedRuns(this.database.db, [p.run]);
-          p.resolve();
-        } catch (e) {
-          p.reject(e);
-        }
-      }
-      return;
+      throw err;
     }
     if (claim) local!.adopt(runs.slice(0, claim.count), claim);
-    for (const p of batch) p.resolve();
+    return batch.map(() => undefined);
   }
 }
