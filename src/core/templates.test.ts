@@ -1,4 +1,5 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${...} is the template syntax this module implements, not a mistaken JS template literal
+import { createHash, createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   type CompiledTemplate,
@@ -579,6 +580,174 @@ describe('JSONata runtime errors and limits', () => {
     const t = compile('${= $count($map([1..200], function($v){$v}))}');
     await expect(renderTemplate(t, ctx, { maxDepth: 3 })).rejects.toBeInstanceOf(TemplateError);
     expect(await renderTemplate(t, ctx)).toBe(200);
+  });
+});
+
+describe('crypto helpers $hmac and $hash', () => {
+  const algorithms = ['sha1', 'sha256', 'sha512'] as const;
+  const encodings = ['hex', 'base64', 'base64url'] as const;
+  // Non-ASCII, so the UTF-8 reading of key and message is checked too.
+  const cc: TemplateContext = { vars: { key: 'k€y-ß', msg: 'héllo, wörld ✓' } };
+
+  it('computes every algorithm × encoding exactly as node:crypto does', async () => {
+    for (const alg of algorithms) {
+      for (const enc of encodings) {
+        const label = `${alg}/${enc}`;
+        expect(await render(`\${= $hmac("${alg}", vars.key, vars.msg, "${enc}")}`, cc), label).toBe(
+          createHmac(alg, 'k€y-ß').update('héllo, wörld ✓', 'utf8').digest(enc),
+        );
+        expect(await render(`\${= $hash("${alg}", vars.msg, "${enc}")}`, cc), label).toBe(
+          createHash(alg).update('héllo, wörld ✓', 'utf8').digest(enc),
+        );
+      }
+    }
+  });
+
+  it('defaults to hex encoding', async () => {
+    for (const alg of algorithms) {
+      expect(await render(`\${= $hmac("${alg}", vars.key, vars.msg)}`, cc)).toBe(
+        createHmac(alg, 'k€y-ß').update('héllo, wörld ✓').digest('hex'),
+      );
+      expect(await render(`\${= $hash("${alg}", vars.msg)}`, cc)).toBe(
+        createHash(alg).update('héllo, wörld ✓').digest('hex'),
+      );
+    }
+    // An encoding argument that evaluates to nothing also means hex.
+    expect(await render('${= $hash("sha256", "abc", vars.missing)}')).toBe(
+      'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
+    );
+  });
+
+  it('matches published test vectors (RFC 4231 case 2, FIPS 180-2 "abc")', async () => {
+    expect(await render('${= $hmac("sha256", "Jefe", "what do ya want for nothing?")}')).toBe(
+      '5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843',
+    );
+    expect(await render('${= $hmac("sha512", "Jefe", "what do ya want for nothing?")}')).toBe(
+      '164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea2505549758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737',
+    );
+    expect(await render('${= $hash("sha256", "abc")}')).toBe(
+      'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
+    );
+    expect(await render('${= $hash("sha1", "abc")}')).toBe('a9993e364706816aba3e25717850c26c9cd0d89d');
+  });
+
+  it('answers a Zoom endpoint.url_validation handshake', async () => {
+    const zoom: TemplateContext = {
+      Webhook: {
+        Body: { event: 'endpoint.url_validation', payload: { plainToken: 'qgg8vlvZRS6UYooatFL8Aw' } },
+        Headers: { 'content-type': 'application/json' },
+        Method: 'POST',
+        Path: '/hooks/t1/f1',
+      },
+      vars: { zoom_secret: 'secret' },
+    };
+    const expected = {
+      plainToken: 'qgg8vlvZRS6UYooatFL8Aw',
+      encryptedToken: createHmac('sha256', 'secret').update('qgg8vlvZRS6UYooatFL8Aw').digest('hex'),
+    };
+    expect(
+      await render(
+        '${= {"plainToken": Webhook::Body.payload.plainToken, "encryptedToken": $hmac("sha256", "secret", Webhook::Body.payload.plainToken)}}',
+        zoom,
+      ),
+    ).toEqual(expected);
+    // The same through renderDeep, with the secret from vars, as a response body config.
+    expect(
+      await renderDeep(
+        {
+          body: '${= {"plainToken": Webhook::Body.payload.plainToken, "encryptedToken": $hmac("sha256", vars.zoom_secret, Webhook::Body.payload.plainToken)}}',
+        },
+        zoom,
+      ),
+    ).toEqual({ body: expected });
+  });
+
+  it('answers an X (Twitter) CRC check inside a longer string', async () => {
+    const x: TemplateContext = { Webhook: { Query: { crc_token: 'challenge-123' } } };
+    expect(
+      await render(
+        '{"response_token": "sha256=${= $hmac("sha256", "consumer-secret", Webhook::Query.crc_token, "base64")}"}',
+        x,
+      ),
+    ).toBe(
+      `{"response_token": "sha256=${createHmac('sha256', 'consumer-secret').update('challenge-123').digest('base64')}"}`,
+    );
+  });
+
+  it('is available inside $eval and user functions', async () => {
+    expect(await render("${= $eval(\"$hash('sha256', 'abc')\")}")).toBe(
+      'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
+    );
+    expect(await render('${= ($h := function($m){$hash("sha1", $m)}; $h("abc"))}')).toBe(
+      'a9993e364706816aba3e25717850c26c9cd0d89d',
+    );
+  });
+
+  it('rejects an unknown algorithm with a TemplateError naming the function and the choices', async () => {
+    const err = await renderError('${= $hmac("md5", "k", "m")}');
+    expect(err.expression).toBe('${= $hmac("md5", "k", "m")}');
+    expect(err.message).toContain('$hmac: algorithm must be one of sha1, sha256, sha512');
+    expect((await renderError('${= $hash("SHA256", "m")}')).message).toContain(
+      '$hash: algorithm must be one of sha1, sha256, sha512',
+    );
+    // Checked even when the message is missing, so a typo shows on the first render.
+    expect((await renderError('${= $hash("sha265", vars.missing)}')).message).toContain(
+      '$hash: algorithm must be one of',
+    );
+  });
+
+  it('rejects an unknown encoding with a TemplateError naming the function and the choices', async () => {
+    const err = await renderError('x=${= $hmac("sha256", "k", "m", "base32")}');
+    expect(err.expression).toBe('${= $hmac("sha256", "k", "m", "base32")}');
+    expect(err.message).toContain('$hmac: encoding must be one of hex, base64, base64url');
+    expect((await renderError('${= $hash("sha256", "m", "latin1")}')).message).toContain(
+      '$hash: encoding must be one of hex, base64, base64url',
+    );
+  });
+
+  it('requires string keys and messages (use $string to convert)', async () => {
+    for (const text of [
+      '${= $hash("sha256", 42)}',
+      '${= $hash("sha256", vars.obj)}',
+      '${= $hash("sha256", vars.list)}',
+      '${= $hash("sha256", vars.nil)}',
+      '${= $hmac("sha256", "k", true)}',
+    ]) {
+      expect((await renderError(text)).message, text).toMatch(/\$(hash|hmac): message must be a string/);
+    }
+    expect((await renderError('${= $hmac("sha256", 7, "m")}')).message).toContain(
+      '$hmac: key must be a string',
+    );
+    expect(await render('${= $hash("sha256", $string(vars.obj))}')).toBe(
+      createHash('sha256').update('{"a":1}').digest('hex'),
+    );
+  });
+
+  it('gives undefined for a missing key or message, like JSONata string functions', async () => {
+    expect(await render('${= $hash("sha256", vars.missing)}')).toBeUndefined();
+    expect(await render('${= $hmac("sha256", vars.missing, "m")}')).toBeUndefined();
+    expect(await render('${= $hmac("sha256", "k", Webhook::Body.nope)}')).toBeUndefined();
+  });
+
+  it('accepts empty strings as key and message', async () => {
+    expect(await render('${= $hash("sha256", "")}')).toBe(createHash('sha256').update('').digest('hex'));
+    expect(await render('${= $hmac("sha1", "", "")}')).toBe(createHmac('sha1', '').update('').digest('hex'));
+  });
+
+  it('rejects a wrong number of arguments', async () => {
+    expect((await renderError('${= $hmac("sha256", "k")}')).message).toContain(
+      '$hmac takes 3 or 4 arguments',
+    );
+    expect((await renderError('${= $hash("sha256")}')).message).toContain('$hash takes 2 or 3 arguments');
+    expect((await renderError('${= $hash("sha256", "m", "hex", 1)}')).message).toContain(
+      '$hash takes 2 or 3 arguments',
+    );
+  });
+
+  it('works in templates compiled with other limits', async () => {
+    expect(await render('${= $hash("sha256", "abc")}', ctx, { timeoutMs: 250, maxDepth: 50 })).toBe(
+      'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
+    );
   });
 });
 

@@ -9,12 +9,14 @@
  *   `\${`                                                    — a literal `${`
  *
  * A template that is exactly one `${...}` keeps the value's type; inside a longer string values
- * are stringified. Pure: no I/O. JSONata runs with a time limit and a depth limit and no custom
- * functions, so an expression can reach nothing but the context it is given.
+ * are stringified. Pure: no I/O. JSONata runs with a time limit and a depth limit; the only custom
+ * functions are the pure crypto helpers `$hmac` and `$hash` (module `templateCrypto.ts`), so an
+ * expression can reach nothing but the context it is given.
  */
 
 import jsonata from 'jsonata';
 import { formatPath, getPath, type PathSegment, parsePath } from './paths.ts';
+import { registerCryptoFunctions } from './templateCrypto.ts';
 
 // ───────────────────────────── types ─────────────────────────────
 
@@ -359,7 +361,11 @@ function compileJsonataExpression(
   // jsonata 2.2's own guardrails: checked on every node evaluation, per evaluate() call (so safe
   // when one compiled expression is evaluated concurrently). Without a depth limit a non-tail
   // recursion grows the heap until the process dies.
-  return jsonata(part.expression, { timeout: timeoutMs, stack: maxDepth, sequence: MAX_SEQUENCE });
+  const expr = jsonata(part.expression, { timeout: timeoutMs, stack: maxDepth, sequence: MAX_SEQUENCE });
+  // `$hmac` / `$hash`: bound once into this compiled expression's own environment (two cheap
+  // binds per compile, nothing per evaluation; also visible to `$eval` inside the expression).
+  registerCryptoFunctions(expr);
+  return expr;
 }
 
 function expressionFor(part: JsonataPart, timeoutMs: number, maxDepth: number): jsonata.Expression {
