@@ -67,7 +67,7 @@ async function openPostgres(url: string, opts: OpenOptions): Promise<Database> {
   // client is just marked broken: its next query fails and the pool discards it on release.
   pool.on('error', (err) => opts.onError?.(err));
   pool.on('connect', (client) => client.on('error', (err) => opts.onError?.(err)));
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }) });
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   await pool.query('select 1');
 
   const subs = new Map<string, Set<{ onPayload: Listener; onReset?: () => void }>>();
@@ -173,7 +173,7 @@ async function openPglite(dataDir: string, _opts: OpenOptions): Promise<Database
   }
   const pool = new pg.Pool(createPgConfig(pglite));
   const db = new Kysely<DB>({
-    dialect: new PostgresDialect({ pool: preparingPool(pool, { forceGeneric: true }) }),
+    dialect: new PostgresDialect({ pool: preparingPool(pool) }),
   });
   return {
     kind: 'pglite',
