@@ -320,6 +320,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     metrics,
     maxBodyBytes: config.maxBodyBytes,
     now,
+    publicUrl: config.publicUrl,
   });
 
   const docs = new ApiDocs();

@@ -1,13 +1,15 @@
 /**
  * Inbound authentication end to end: credentials created through the API, flows whose webhook node
  * names them, and requests to the real /hooks endpoint signed the way the real senders sign
- * (octokit for GitHub, the stripe package, the standardwebhooks package, plain HTTP auth).
+ * (octokit for GitHub, the stripe package, the standardwebhooks package, the twilio package,
+ * plain HTTP auth).
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { sign as githubSign } from '@octokit/webhooks-methods';
 import { Webhook } from 'standardwebhooks';
 import Stripe from 'stripe';
+import twilio from 'twilio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp, webhookFlow } from './helpers/app.ts';
 
@@ -663,6 +665,44 @@ describe('inbound webhook authentication', () => {
       });
     });
 
+    it('accepts the credential types of the provider presets, hinting at the field that is the secret', async () => {
+      const cases: [string, Record<string, string>, string][] = [
+        ['gitlab', { token: secret('gl') }, 'token'],
+        ['slack', { secret: secret('slack') }, 'secret'],
+        ['zoom', { secret: secret('zoom') }, 'secret'],
+        ['shopify', { secret: secret('shpss') }, 'secret'],
+        ['twilio', { auth_token: secret('tw') }, 'auth_token'],
+        ['meta', { app_secret: secret('meta'), verify_token: 'verify-me-1234' }, 'app_secret'],
+        ['x', { consumer_secret: secret('x') }, 'consumer_secret'],
+        ['dropbox', { app_secret: secret('dbx') }, 'app_secret'],
+        ['linear', { secret: secret('lin') }, 'secret'],
+        ['square', { signature_key: secret('sq') }, 'signature_key'],
+      ];
+      for (const [type, data, field] of cases) {
+        const created = await createCredential(type, data);
+        expect(created.type).toBe(type);
+        expect(created.hint, type).toBe(`…${data[field].slice(-4)}`);
+        const res = await t.api('GET', `/api/v1/credentials/${created.id}`);
+        expect(res.text).not.toContain(data[field]);
+        expect(res.body.hint).toBe(created.hint);
+        // data of another type, an unknown field or an empty secret: 400 naming the field
+        for (const [bad, named] of [
+          [{ ...data, extra: 'x' }, 'data'],
+          [{ ...data, [field]: '' }, `data.${field}`],
+        ] as const) {
+          const r = await t.api('POST', '/api/v1/credentials', { name: 'bad', type, data: bad });
+          expect(r.status, `${type}: ${r.text}`).toBe(400);
+          expect(r.body.errors.map((e: { field: string }) => e.field).join(' ')).toContain(named);
+        }
+      }
+      // meta's verify_token is not its secret: the hint is the app secret's
+      const meta = await createCredential('meta', {
+        app_secret: 'short',
+        verify_token: 'a-long-verify-token',
+      });
+      expect(meta.hint).toBe('…');
+    });
+
     it('rejects an unknown credential type with 400', async () => {
       for (const type of ['carrier_pigeon', 'none', 'oauth2', '']) {
         const res = await t.api('POST', '/api/v1/credentials', {
@@ -929,6 +969,25 @@ describe('inbound webhook authentication', () => {
       expect(JSON.stringify(r2)).not.toContain(value);
     });
 
+    it('redacts the X-Gitlab-Token of an accepted gitlab request', async () => {
+      const token = secret('glwht');
+      const hook = await protectedHook('gitlab', { token });
+      const runId = expectAccepted(
+        await send(hook.url, {
+          headers: { 'x-gitlab-token': token, 'x-gitlab-event': 'Push Hook' },
+          body: '{}',
+        }),
+      );
+      const run = await getRun(runId);
+      expect(run.trigger.headers['x-gitlab-token']).toBe('[redacted]');
+      expect(run.trigger.headers['x-gitlab-event']).toBe('Push Hook');
+      expect(JSON.stringify(run)).not.toContain(token);
+      expectUnauthorized(await send(hook.url, { headers: { 'x-gitlab-token': `${token}x` }, body: '{}' }), [
+        token,
+      ]);
+      expect(await runIds(hook.id)).toEqual([runId]);
+    });
+
     it('keeps the X-Hub-Signature-256 of an accepted github request as sent', async () => {
       const key = secret('gh');
       const hook = await protectedHook('github', { secret: key });
@@ -1026,5 +1085,75 @@ describe('inbound webhook authentication', () => {
       expect(res.status).toBe(404);
       expect(await runIds(hook.id)).toEqual([]);
     });
+  });
+});
+
+describe('twilio through /hooks, signed over PUBLIC_URL', () => {
+  const PUBLIC_URL = 'https://hooks.example.test';
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp({ env: { PUBLIC_URL } });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  async function runIds(flowId: string): Promise<string[]> {
+    const res = await t.api('GET', `/api/v1/runs?flow_id=${encodeURIComponent(flowId)}&limit=500`);
+    expect(res.status).toBe(200);
+    return (res.body.data as { id: string }[]).map((r) => r.id);
+  }
+
+  it("accepts a form POST signed by twilio's library into a run; a wrong signature is 401 with no run", async () => {
+    const authToken = secret('twilio');
+    const cred = await t.api('POST', '/api/v1/credentials', {
+      name: 'twilio',
+      type: 'twilio',
+      data: { auth_token: authToken },
+    });
+    expect(cred.status, cred.text).toBe(201);
+    const flow = await t.api(
+      'POST',
+      '/api/v1/flows',
+      webhookFlow({ auth: { type: 'twilio', credential_id: cred.body.id } }),
+    );
+    expect(flow.status, flow.text).toBe(201);
+    // The URL Twilio is given (and signs) is the public one; the request reaches us on 127.0.0.1.
+    const publicHookUrl = `${flow.body.webhooks[0].url}?source=sms`;
+    expect(publicHookUrl.startsWith(`${PUBLIC_URL}/hooks/`)).toBe(true);
+    const localUrl = t.url + publicHookUrl.slice(PUBLIC_URL.length);
+
+    const params = { AccountSid: 'AC123', From: '+14155550100', To: '+14155550199', Body: 'Grüße ✓ & more' };
+    const body = new URLSearchParams(params).toString();
+    const post = (signature: string) =>
+      fetch(localUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature },
+        body,
+      });
+
+    const good = twilio.getExpectedTwilioSignature(authToken, publicHookUrl, params);
+    expect(twilio.validateRequest(authToken, good, publicHookUrl, params)).toBe(true);
+    const ok = await post(good);
+    const okBody = await ok.json();
+    expect(ok.status, JSON.stringify(okBody)).toBe(200);
+    expect(okBody).toMatchObject({ status: 'accepted', run_id: expect.stringMatching(/^run_/) });
+    expect(await runIds(flow.body.id)).toEqual([okBody.run_id]);
+    const run = await t.api('GET', `/api/v1/runs/${okBody.run_id}`);
+    expect(run.body.trigger.body).toMatchObject({ Body: 'Grüße ✓ & more', From: '+14155550100' });
+
+    for (const wrong of [
+      twilio.getExpectedTwilioSignature(`${authToken}x`, publicHookUrl, params), // another token
+      twilio.getExpectedTwilioSignature(authToken, localUrl, params), // the URL we were reached on
+      twilio.getExpectedTwilioSignature(authToken, publicHookUrl, { ...params, Body: 'other' }),
+    ]) {
+      const res = await post(wrong);
+      const text = await res.text();
+      expect(res.status, text).toBe(401);
+      expect(JSON.parse(text)).toMatchObject({ code: 'unauthorized', msg: expect.any(String) });
+      expect(text).not.toContain(authToken);
+    }
+    expect(await runIds(flow.body.id)).toEqual([okBody.run_id]);
   });
 });

@@ -4,6 +4,7 @@
  * naming the node and the field, so the API can answer one 400 and the UI can mark the nodes.
  */
 import { z } from 'zod';
+import { CREDENTIAL_TYPES } from './verify/index.ts';
 import { parsePath } from './paths.ts';
 import { compileTemplate, validateTemplatesDeep } from './templates.ts';
 
@@ -23,16 +24,7 @@ export const NODE_TYPES = [
 export type NodeType = (typeof NODE_TYPES)[number];
 
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
-export const WEBHOOK_AUTH_TYPES = [
-  'none',
-  'basic',
-  'api_key',
-  'hmac',
-  'standard_webhooks',
-  'github',
-  'stripe',
-  'bearer',
-] as const;
+export const WEBHOOK_AUTH_TYPES = ['none', ...CREDENTIAL_TYPES] as const;
 
 const nodeId = z
   .string()

@@ -15,9 +15,26 @@ export type CredentialSummary = {
 
 const aad = (tenantId: string, id: string) => `credential:${tenantId}:${id}`;
 
+/**
+ * The field that is the secret, whatever the type: `secret` (hmac, github, stripe, slack, …),
+ * `password` (basic, smtp), `value` (api_key), `token` (bearer, gitlab), `auth_token` (twilio),
+ * `app_secret` (meta — not its `verify_token` —, dropbox), `consumer_secret` (x),
+ * `signature_key` (square). The first one present counts.
+ */
+const SECRET_FIELDS = [
+  'secret',
+  'password',
+  'value',
+  'token',
+  'auth_token',
+  'app_secret',
+  'consumer_secret',
+  'signature_key',
+] as const;
+
 /** Last four characters of the part of the data that is the secret, for recognising it in lists. */
 export function credentialHint(data: Record<string, unknown>): string {
-  for (const k of ['secret', 'password', 'value', 'token']) {
+  for (const k of SECRET_FIELDS) {
     const v = data[k];
     if (typeof v === 'string' && v.length >= 8) return `…${v.slice(-4)}`;
     if (typeof v === 'string') return '…';

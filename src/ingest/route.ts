@@ -14,7 +14,7 @@ import { checkParameterTypes, findMissingParameters, type RequestParts } from '.
 import type { WebhookConfig } from '../core/flowDocument.ts';
 import { newId } from '../core/ids.ts';
 import { renderDeep, type TemplateContext } from '../core/templates.ts';
-import { verifyRequest } from '../core/verify/index.ts';
+import { verificationNeedsBody, verifyRequest } from '../core/verify/index.ts';
 import type { Database } from '../db/connect.ts';
 import { isDatabaseUnavailable } from '../db/errors.ts';
 import type { ResponseWaiter, WaitResult } from '../flows/responses.ts';
@@ -32,6 +32,11 @@ export type IngestDeps = {
   metrics: IngestMetrics;
   maxBodyBytes: number;
   now: () => number;
+  /**
+   * `PUBLIC_URL` (config.publicUrl, no trailing `/`): with the path and query as received, the URL
+   * the sender called, which twilio and square sign. Without it those checks fail.
+   */
+  publicUrl?: string;
 };
 
 declare module 'fastify' {
@@ -42,8 +47,6 @@ declare module 'fastify' {
 }
 
 const ROUTE_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
-/** Schemes whose signature covers the body: checked after the body is read. */
-const BODY_SIGNED = new Set(['hmac', 'github', 'stripe', 'standard_webhooks']);
 
 type Answer = { status: number; headers: Record<string, string>; body: Buffer };
 
@@ -134,15 +137,19 @@ async function handleHook(
 
   const credential = hook.credential;
   const authType = config.auth.type;
+  // Schemes whose check covers the body are checked after it is read, the others before.
+  const bodySigned = verificationNeedsBody(authType);
+  const url = deps.publicUrl && request.url.startsWith('/') ? deps.publicUrl + request.url : undefined;
   if (authType !== 'none') {
     if (!credential || credential.type !== authType)
       return problem(401, 'unauthorized', 'The credential this webhook requires is not configured');
-    if (!BODY_SIGNED.has(authType)) {
+    if (!bodySigned) {
       const r = verifyRequest(authType, credential.data, {
         rawBody: Buffer.alloc(0),
         headers: request.headers,
         query: query as Record<string, string>,
         nowMs: deps.now(),
+        url,
       });
       if (!r.ok) return problem(401, 'unauthorized', `Authentication failed: ${r.reason}`);
     }
@@ -153,12 +160,13 @@ async function handleHook(
   if (raw === 'aborted')
     return problem(400, 'body_incomplete', 'The request body was not received completely');
 
-  if (authType !== 'none' && BODY_SIGNED.has(authType) && credential) {
+  if (authType !== 'none' && bodySigned && credential) {
     const r = verifyRequest(authType, credential.data, {
       rawBody: raw,
       headers: request.headers,
       query: query as Record<string, string>,
       nowMs: deps.now(),
+      url,
     });
     if (!r.ok) return problem(401, 'unauthorized', `Signature verification failed: ${r.reason}`);
   }
@@ -406,7 +414,7 @@ function isWellFormed(s: string): boolean {
 
 /**
  * The stored trigger: what a run and the API show. The header or query parameter that carried a
- * password-like credential (basic, bearer, api_key) is redacted; signatures are kept.
+ * password-like credential (basic, bearer, api_key, gitlab's token) is redacted; signatures are kept.
  */
 function buildTrigger(
   request: FastifyRequest,
@@ -444,6 +452,8 @@ function redactCredential(
   if (cred) {
     if (cred.type === 'basic' || cred.type === 'bearer') {
       if (headers.authorization) headers.authorization = '[redacted]';
+    } else if (cred.type === 'gitlab') {
+      if (headers['x-gitlab-token'] !== undefined) headers['x-gitlab-token'] = '[redacted]';
     } else if (cred.type === 'api_key') {
       const name = String(cred.data.name ?? '');
       if (cred.data.in === 'query' && name in q) q[name] = '[redacted]';

@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
   CREDENTIAL_TYPES,
+  type CredentialType,
   credentialDataSchemas,
   isCredentialType,
   STORED_CREDENTIAL_TYPES,
   signHmac,
   type VerifyInput,
+  verificationNeedsBody,
   verifyRequest,
 } from './index.ts';
 import { expectRejected, request } from './testing.ts';
@@ -19,7 +21,17 @@ const validData = {
   github: { secret: 'gh-secret-5' },
   stripe: { secret: 'whsec_stripe-secret-6' },
   bearer: { token: 'bearer-secret-7' },
-} as const;
+  gitlab: { token: 'gitlab-secret-8' },
+  slack: { secret: 'slack-secret-9' },
+  zoom: { secret: 'zoom-secret-10' },
+  shopify: { secret: 'shopify-secret-11' },
+  twilio: { auth_token: 'twilio-secret-12' },
+  meta: { app_secret: 'meta-secret-13', verify_token: 'meta-verify-13' },
+  x: { consumer_secret: 'x-secret-14' },
+  dropbox: { app_secret: 'dropbox-secret-15' },
+  linear: { secret: 'linear-secret-16' },
+  square: { signature_key: 'square-secret-17' },
+} as const satisfies Record<CredentialType, unknown>;
 const SECRETS = [
   'pw-secret-1',
   'key-secret-2',
@@ -28,6 +40,17 @@ const SECRETS = [
   'gh-secret-5',
   'stripe-secret-6',
   'bearer-secret-7',
+  'gitlab-secret-8',
+  'slack-secret-9',
+  'zoom-secret-10',
+  'shopify-secret-11',
+  'twilio-secret-12',
+  'meta-secret-13',
+  'meta-verify-13',
+  'x-secret-14',
+  'dropbox-secret-15',
+  'linear-secret-16',
+  'square-secret-17',
 ];
 
 describe('verify registry', () => {
@@ -117,6 +140,21 @@ describe('verify registry', () => {
       'webhook-id',
       'webhook-timestamp',
       'webhook-signature',
+      'svix-id',
+      'svix-timestamp',
+      'svix-signature',
+      'x-gitlab-token',
+      'x-slack-signature',
+      'x-slack-request-timestamp',
+      'x-zm-signature',
+      'x-zm-request-timestamp',
+      'x-shopify-hmac-sha256',
+      'x-twilio-signature',
+      'content-type',
+      'x-twitter-webhooks-signature',
+      'x-dropbox-signature',
+      'linear-signature',
+      'x-square-hmacsha256-signature',
     ];
     const inputs: unknown[] = [
       null,
@@ -124,6 +162,9 @@ describe('verify registry', () => {
       5,
       {},
       { rawBody: 'not a buffer', headers: {}, query: {}, nowMs: 0 },
+      { ...request(), url: 42 },
+      { ...request(), url: 'not a url' },
+      { ...request({ body: '{"webhookTimestamp":"x"}' }), url: 'https://h.example/?bodySHA256=zz' },
     ];
     for (const value of garbageValues) {
       const headers = Object.fromEntries(headerNames.map((n) => [n, value]));
@@ -132,6 +173,13 @@ describe('verify registry', () => {
       );
       inputs.push({ ...request(), headers: value, query: value });
       inputs.push({ ...request({ headers: headers as VerifyInput['headers'] }), nowMs: Number.NaN });
+      inputs.push(
+        request({
+          headers: headers as VerifyInput['headers'],
+          url: 'https://hooks.example.com/h?x=1',
+          body: 'a=b',
+        }),
+      );
     }
     for (const type of CREDENTIAL_TYPES) {
       for (const input of inputs) {
@@ -142,6 +190,14 @@ describe('verify registry', () => {
         expectRejected(result!, undefined, SECRETS);
       }
     }
+  });
+
+  it('knows which types can be checked before the body is read', () => {
+    for (const type of ['basic', 'api_key', 'bearer', 'gitlab'])
+      expect(verificationNeedsBody(type)).toBe(false);
+    for (const type of CREDENTIAL_TYPES.filter((t) => !['basic', 'api_key', 'bearer', 'gitlab'].includes(t)))
+      expect(verificationNeedsBody(type)).toBe(true);
+    expect(verificationNeedsBody('unknown')).toBe(true);
   });
 
   it('validates smtp credential data', () => {

@@ -1,4 +1,5 @@
 import { Webhook } from 'standardwebhooks';
+import { Webhook as SvixWebhook } from 'svix';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { credentialDataSchemas, STANDARD_WEBHOOKS_TOLERANCE_S, verifyRequest } from './index.ts';
 import { expectAccepted, expectRejected, NOW_MS, NOW_S, request } from './testing.ts';
@@ -122,6 +123,56 @@ describe('standard_webhooks verifier', () => {
       /matches/,
     );
     expectRejected(verify({ ...h, 'webhook-id': [MSG_ID, 'msg_2'] }), /Multiple/);
+  });
+
+  describe('svix-* headers (Svix-signed senders such as Clerk)', () => {
+    const svixSign = (opts: { ts?: number; payload?: string; secret?: string } = {}) => ({
+      'svix-id': MSG_ID,
+      'svix-timestamp': String(opts.ts ?? NOW_S),
+      'svix-signature': new SvixWebhook(opts.secret ?? SECRET).sign(
+        MSG_ID,
+        new Date((opts.ts ?? NOW_S) * 1000),
+        opts.payload ?? PAYLOAD,
+      ),
+    });
+
+    it('accepts a request signed with the svix package, in agreement with its verify()', () => {
+      vi.useFakeTimers();
+      vi.setSystemTime(NOW_MS);
+      const h = svixSign();
+      expect(new SvixWebhook(SECRET).verify(PAYLOAD, h)).toBeTruthy();
+      expectAccepted(verify(h));
+    });
+
+    it('rejects another secret, a tampered body, a stale timestamp and a missing header, naming svix-*', () => {
+      const other = 'whsec_' + Buffer.from('some other secret key').toString('base64');
+      expectRejected(verify(svixSign({ secret: other })), 'No svix-signature v1 signature matches', [SECRET]);
+      expectRejected(verify(svixSign(), { body: PAYLOAD.replace('o_1', 'o_2') }), /svix-signature.*matches/);
+      expectRejected(verify(svixSign({ ts: NOW_S - 301 })), /svix-timestamp.*tolerance/);
+      expectRejected(verify({ ...svixSign(), 'svix-timestamp': 'soon' }), 'Malformed svix-timestamp header');
+      for (const name of ['svix-id', 'svix-timestamp', 'svix-signature'] as const) {
+        const h: Record<string, string | undefined> = { ...svixSign() };
+        delete h[name];
+        expectRejected(verify(h), `Missing ${name} header`);
+      }
+      expectRejected(verify({ ...svixSign(), 'svix-signature': 'v1,!!!' }), /Malformed svix-signature/);
+    });
+
+    it('uses webhook-* when any is present and never mixes the two sets', () => {
+      const svix = svixSign();
+      const std = sign();
+      // both complete sets: webhook-* decides (here: valid)
+      expectAccepted(verify({ ...svix, ...std }));
+      expectAccepted(
+        verify({ ...svix, ...std, 'svix-signature': 'v1,' + Buffer.alloc(32).toString('base64') }),
+      );
+      // a webhook-* set with a wrong signature is not rescued by a good svix-signature
+      expectRejected(
+        verify({ ...svix, ...std, 'webhook-signature': 'v1,' + Buffer.alloc(32).toString('base64') }),
+      );
+      // one webhook-* header makes the others required under their webhook-* names
+      expectRejected(verify({ ...svix, 'webhook-id': MSG_ID }), 'Missing webhook-signature header');
+    });
   });
 
   it('validates credential data: the secret must be base64, optionally prefixed whsec_', () => {

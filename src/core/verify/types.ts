@@ -12,6 +12,11 @@ export type VerifyInput = {
   query: Record<string, string | string[] | undefined>;
   /** Injectable clock (milliseconds since the epoch) for timestamp tolerance checks. */
   nowMs: number;
+  /**
+   * The absolute URL the sender called: `PUBLIC_URL` followed by the path and query exactly as
+   * received. Schemes that sign the URL (twilio, square) fail without it.
+   */
+  url?: string;
 };
 
 /** `reason` is a short human sentence for logs and the 401 answer; it never contains a secret. */
