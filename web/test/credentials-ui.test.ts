@@ -76,6 +76,38 @@ describe('Credentials screen in Chromium', () => {
   );
 
   it(
+    "a provider's credential (Meta: app secret and verify token) made in the form is stored with both fields, hinted by the app secret",
+    async () => {
+      const page = await credentialsPage();
+      await page.getByRole('button', { name: 'Add credential' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Add credential' });
+      const types = await dialog.getByLabel('Type', { exact: true }).locator('option').allTextContents();
+      for (const label of [
+        'Slack signing secret',
+        'Twilio auth token',
+        'Zoom secret token',
+        'Square signature key',
+      ])
+        expect(types).toContain(label);
+      await dialog.getByLabel('Name', { exact: true }).fill('Meta app');
+      await dialog.getByLabel('Type', { exact: true }).selectOption('meta');
+      await dialog.getByLabel('App secret', { exact: true }).fill('meta-app-secret-4321');
+      await dialog.getByLabel('Verify token', { exact: true }).fill('my-verify-token-0000');
+      await dialog.getByRole('button', { name: 'Save credential' }).click();
+      await shown(page.getByText('Credential “Meta app” saved'));
+
+      const made = (await listed()).find((c) => c.name === 'Meta app');
+      expect(made).toMatchObject({ type: 'meta', hint: '…4321' });
+      const row = page.locator(`tr[data-credential-id="${made.id}"]`);
+      await expect.poll(() => row.textContent()).toContain('Meta (Facebook, Instagram, WhatsApp) app');
+      expect(await page.content()).not.toContain('meta-app-secret-4321');
+      expect(await page.content()).not.toContain('my-verify-token-0000');
+      await t.api('DELETE', `/api/v1/credentials/${made.id}`);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
     "invalid data gets the API's own sentence in the form, and nothing is stored",
     async () => {
       const before = (await listed()).length;

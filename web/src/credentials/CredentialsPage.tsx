@@ -62,8 +62,50 @@ const TYPES: Record<string, { label: string; fields: Field[] }> = {
     fields: [{ key: 'secret', label: 'Signing secret (whsec_…)', kind: 'secret' }],
   },
   standard_webhooks: {
-    label: 'Standard Webhooks secret',
+    label: 'Standard Webhooks / Svix secret',
     fields: [{ key: 'secret', label: 'Secret (whsec_…)', kind: 'secret' }],
+  },
+  gitlab: { label: 'GitLab secret token', fields: [{ key: 'token', label: 'Secret token', kind: 'secret' }] },
+  slack: {
+    label: 'Slack signing secret',
+    fields: [{ key: 'secret', label: 'Signing secret', kind: 'secret' }],
+  },
+  shopify: {
+    label: 'Shopify webhook secret',
+    fields: [{ key: 'secret', label: 'Client secret / webhook signing secret', kind: 'secret' }],
+  },
+  twilio: {
+    label: 'Twilio auth token',
+    fields: [{ key: 'auth_token', label: 'Auth token', kind: 'secret' }],
+  },
+  meta: {
+    label: 'Meta (Facebook, Instagram, WhatsApp) app',
+    fields: [
+      { key: 'app_secret', label: 'App secret', kind: 'secret' },
+      {
+        key: 'verify_token',
+        label: 'Verify token',
+        kind: 'secret',
+        help: 'the token you type into the webhook settings of the Meta app',
+      },
+    ],
+  },
+  zoom: { label: 'Zoom secret token', fields: [{ key: 'secret', label: 'Secret token', kind: 'secret' }] },
+  x: {
+    label: 'X (Twitter) consumer secret',
+    fields: [{ key: 'consumer_secret', label: 'Consumer secret', kind: 'secret' }],
+  },
+  dropbox: {
+    label: 'Dropbox app secret',
+    fields: [{ key: 'app_secret', label: 'App secret', kind: 'secret' }],
+  },
+  linear: {
+    label: 'Linear signing secret',
+    fields: [{ key: 'secret', label: 'Signing secret', kind: 'secret' }],
+  },
+  square: {
+    label: 'Square signature key',
+    fields: [{ key: 'signature_key', label: 'Signature key', kind: 'secret' }],
   },
   smtp: {
     label: 'SMTP server',

@@ -21,6 +21,16 @@ const VERIFYING_TYPES = new Set([
   'github',
   'stripe',
   'bearer',
+  'gitlab',
+  'slack',
+  'shopify',
+  'twilio',
+  'meta',
+  'zoom',
+  'x',
+  'dropbox',
+  'linear',
+  'square',
 ]);
 const PARAM_TYPES = ['string', 'number', 'integer', 'boolean', 'object', 'array', 'any'];
 const LISTEN_WINDOW_MS = 180_000;
