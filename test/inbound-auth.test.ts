@@ -198,6 +198,24 @@ describe('inbound webhook authentication', () => {
       ]);
       expect(await runIds(hook.id)).toEqual([]);
     });
+
+    it('a 401 challenges with WWW-Authenticate: Basic realm="hookflow", and the credentials sent after it pass', async () => {
+      const password = secret('pw');
+      const hook = await protectedHook('basic', { username: 'twilio', password });
+      // What Twilio does: the first request without credentials, then again with them.
+      const first = await send(hook.url, { body: '{}' });
+      expect(first.status).toBe(401);
+      expect(first.headers['www-authenticate']).toBe('Basic realm="hookflow"');
+      const wrong = await send(hook.url, {
+        headers: { authorization: basicHeader('twilio', 'nope') },
+        body: '{}',
+      });
+      expect(wrong.headers['www-authenticate']).toBe('Basic realm="hookflow"');
+      expectAccepted(
+        await send(hook.url, { headers: { authorization: basicHeader('twilio', password) }, body: '{}' }),
+      );
+      expect(await runIds(hook.id)).toHaveLength(1);
+    });
   });
 
   // --- api_key ---------------------------------------------------------------------------------
@@ -236,6 +254,13 @@ describe('inbound webhook authentication', () => {
   // --- bearer ----------------------------------------------------------------------------------
 
   describe('bearer', () => {
+    it('a 401 challenges with WWW-Authenticate: Bearer realm="hookflow"', async () => {
+      const hook = await protectedHook('bearer', { token: secret('tok') });
+      const res = await send(hook.url, { body: '{}' });
+      expect(res.status).toBe(401);
+      expect(res.headers['www-authenticate']).toBe('Bearer realm="hookflow"');
+    });
+
     it('accepts the right token and rejects a wrong token, another scheme or none with 401', async () => {
       const token = secret('tok');
       const hook = await protectedHook('bearer', { token });

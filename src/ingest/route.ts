@@ -142,7 +142,10 @@ async function handleHook(
   const url = deps.publicUrl && request.url.startsWith('/') ? deps.publicUrl + request.url : undefined;
   if (authType !== 'none') {
     if (!credential || credential.type !== authType)
-      return problem(401, 'unauthorized', 'The credential this webhook requires is not configured');
+      return challenge(
+        authType,
+        problem(401, 'unauthorized', 'The credential this webhook requires is not configured'),
+      );
     if (!bodySigned) {
       const r = verifyRequest(authType, credential.data, {
         rawBody: Buffer.alloc(0),
@@ -151,7 +154,8 @@ async function handleHook(
         nowMs: deps.now(),
         url,
       });
-      if (!r.ok) return problem(401, 'unauthorized', `Authentication failed: ${r.reason}`);
+      if (!r.ok)
+        return challenge(authType, problem(401, 'unauthorized', `Authentication failed: ${r.reason}`));
     }
   }
 
@@ -302,6 +306,16 @@ async function flowAnswer(
 
 function flowDisabled(): Answer {
   return problem(409, 'flow_disabled', 'This flow is disabled; enable it to accept webhooks');
+}
+
+/**
+ * A 401 of a Basic or Bearer check says which scheme to answer with (RFC 9110 §11.6.1): Twilio and
+ * other senders only send their Basic credentials after that challenge.
+ */
+function challenge(authType: string, a: Answer): Answer {
+  if (authType === 'basic') return withHeader(a, 'www-authenticate', 'Basic realm="hookflow"');
+  if (authType === 'bearer') return withHeader(a, 'www-authenticate', 'Bearer realm="hookflow"');
+  return a;
 }
 
 function withHeader(a: Answer, name: string, value: string): Answer {
