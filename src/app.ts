@@ -10,6 +10,7 @@ import { renderDocsPage } from './api/docsPage.ts';
 import { HttpError } from './api/errors.ts';
 import { registerHealthRoutes } from './api/health.ts';
 import { ApiDocs } from './api/http.ts';
+import { registerPresetRoutes } from './api/presets.ts';
 import { requestIdFor } from './api/requestId.ts';
 import type { Config } from './config.ts';
 import { registerCredentialRoutes } from './credentials/routes.ts';
@@ -329,6 +330,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     registerTenantRoutes(api, docs, database);
     registerCredentialRoutes(api, docs, database, secretKey);
     registerFlowRoutes(api, docs, database, config.publicUrl);
+    registerPresetRoutes(api, docs);
     registerRunRoutes(api, docs, database, now, metrics);
     registerEndpointRoutes(api, docs, database, secretKey, now);
     registerEventRoutes(api, docs, database, now);

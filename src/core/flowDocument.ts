@@ -4,6 +4,7 @@
  * naming the node and the field, so the API can answer one 400 and the UI can mark the nodes.
  */
 import { z } from 'zod';
+import { PRESET_IDS, presetAuthProblem } from './presets/index.ts';
 import { CREDENTIAL_TYPES } from './verify/index.ts';
 import { parsePath } from './paths.ts';
 import { compileTemplate, validateTemplatesDeep } from './templates.ts';
@@ -43,6 +44,8 @@ const headersSchema = z.record(
 export const webhookConfigSchema = z
   .object({
     methods: z.array(z.enum(HTTP_METHODS)).min(1).default(['POST']),
+    /** A provider preset (docs/api.md §3.10): its handshake and de-duplication; `auth` must be its type. */
+    preset: z.enum(PRESET_IDS).optional(),
     auth: z
       .object({
         type: z.enum(WEBHOOK_AUTH_TYPES),
@@ -340,7 +343,10 @@ export function validateFlowDocument(
       if (!compiled.ok) problems.push({ node: node.id, field: 'config.expression', msg: compiled.error });
     }
     if (type === 'webhook') {
-      for (const [i, p] of (cfg.data as WebhookConfig).parameters.entries()) {
+      const webhook = cfg.data as WebhookConfig;
+      const presetProblem = webhook.preset && presetAuthProblem(webhook.preset, webhook.auth.type);
+      if (presetProblem) problems.push({ node: node.id, field: 'config.auth.type', msg: presetProblem });
+      for (const [i, p] of webhook.parameters.entries()) {
         const pp = parsePath(p.path);
         if (!pp.ok) problems.push({ node: node.id, field: `config.parameters[${i}].path`, msg: pp.error });
       }

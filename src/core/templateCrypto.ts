@@ -1,5 +1,5 @@
 /**
- * Crypto helpers for `${= …}` JSONata templates (SPEC §10): handshakes no preset covers, such as
+ * Crypto helpers for `${= …}` JSONata templates (docs/api.md §3.8): handshakes no preset covers, such as
  * Zoom's `endpoint.url_validation` (`$hmac("sha256", secret, Webhook::Body.payload.plainToken)`).
  *
  *   `$hmac(algorithm, key, message, encoding?)` — HMAC of `message` keyed with `key`

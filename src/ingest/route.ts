@@ -1,10 +1,11 @@
 /**
  * The inbound endpoint `/hooks/{tenant_id}/{flow_id}[/{node_id}]`.
  *
- * Checks run in the order of docs/api.md §3.4: resolve → enabled → allowlist → GET verification → method →
- * credential → body size → body parse → required parameters →
- * idempotency → persist → respond. An open listen window captures the request right after the
- * allowlist, even for a disabled flow. Only the last steps touch the database, and an accepted
+ * Checks run in the order of docs/api.md §3.4: resolve → enabled → allowlist → GET verification (or a
+ * preset's GET handshake) → method → credential → body size → body parse → a preset's signed
+ * handshake → required parameters → idempotency (or a preset's de-duplication) → persist →
+ * respond. An open listen window captures the request right after the allowlist, even for a
+ * disabled flow. Only the last steps touch the database, and an accepted
  * request is answered only after the transaction holding its run has committed.
  */
 import type { IncomingMessage } from 'node:http';
@@ -23,6 +24,13 @@ import type { IngestMetrics } from '../metrics/metrics.ts';
 import type { HookCache, HookNode } from './cache.ts';
 import type { RunGroupCommitter } from './groupCommit.ts';
 import { acceptIdempotent, type StoredResponse } from './idempotency.ts';
+import {
+  getPreset,
+  type HandshakeAnswer,
+  PRESET_DEDUPE_WINDOW_S,
+  type Preset,
+  type PresetRequest,
+} from '../core/presets/index.ts';
 
 export type IngestDeps = {
   database: Database;
@@ -124,8 +132,20 @@ async function handleHook(
 
   const allowed = new Set<string>(config.methods);
   allowed.add('GET');
-  if ((method === 'GET' || method === 'HEAD') && !config.methods.includes('GET'))
-    return verificationAnswer(request, config, query);
+  const verifying = (method === 'GET' || method === 'HEAD') && !config.methods.includes('GET');
+  const preset = getPreset(config.preset);
+  const credential = hook.credential;
+  // The node's credential data for the preset's handshakes, when it is of the preset's type.
+  const presetCredential =
+    credential && preset?.credential_type && credential.type === preset.credential_type
+      ? credential.data
+      : undefined;
+  // A preset's GET handshake goes before the default verification answer, not a configured one.
+  if (preset?.answerBeforeAuth && !(verifying && config.verification)) {
+    const shake = preset.answerBeforeAuth({ method, headers: request.headers, query }, presetCredential);
+    if (shake) return handshakeAnswer(shake);
+  }
+  if (verifying) return verificationAnswer(request, config, query);
   if (method === 'OPTIONS')
     return { status: 204, headers: { allow: [...allowed, 'OPTIONS'].join(', ') }, body: Buffer.alloc(0) };
   if (!(config.methods as string[]).includes(method))
@@ -135,7 +155,6 @@ async function handleHook(
       [...allowed].join(', '),
     );
 
-  const credential = hook.credential;
   const authType = config.auth.type;
   // Schemes whose check covers the body are checked after it is read, the others before.
   const bodySigned = verificationNeedsBody(authType);
@@ -181,6 +200,8 @@ async function handleHook(
   if (queryProblem) return problem(400, 'invalid_query', queryProblem);
 
   const parts: RequestParts = { body: parsed.body.value, query, headers: request.headers };
+  const shake = preset?.answerAfterAuth?.({ method, ...parts }, presetCredential);
+  if (shake) return handshakeAnswer(shake);
   const missing = findMissingParameters(config.parameters, parts);
   if (missing.length) return problem(400, 'missing_parameters', 'Missing required parameter(s)', { missing });
   const mismatched = checkParameterTypes(config.parameters, parts);
@@ -226,14 +247,13 @@ async function handleHook(
   // Registered before the run exists, so an answer from a fast worker cannot slip past.
   const waiting = config.response.mode === 'flow' ? deps.responses.register(tenantId, runId) : undefined;
 
-  const idemHeader = config.idempotency?.header;
-  const idemKey = idemHeader ? headerValue(request.headers, idemHeader) : undefined;
+  const idem = idempotencyKey(config, preset, { method, ...parts });
   try {
-    if (config.idempotency && idemKey) {
+    if (idem) {
       const outcome = await acceptIdempotent(deps.database, {
         run,
-        key: idemKey.slice(0, 500),
-        windowS: config.idempotency.window_s,
+        key: idem.key.slice(0, 500),
+        windowS: idem.windowS,
         response: { status: response.status, headers: response.headers, body: response.body },
       });
       if (outcome.replayed) {
@@ -302,6 +322,32 @@ async function flowAnswer(
   } catch {
     return json(fallback.status, { msg: 'Flow did not respond in time', run_id: runId });
   }
+}
+
+/**
+ * The key a request is accepted once per: the node's `idempotency` header, else its preset's
+ * delivery id (24 h). No key: not de-duplicated.
+ */
+function idempotencyKey(
+  config: WebhookConfig,
+  preset: Preset | undefined,
+  req: PresetRequest,
+): { key: string; windowS: number } | undefined {
+  if (config.idempotency) {
+    const key = headerValue(req.headers as IncomingMessage['headers'], config.idempotency.header);
+    return key ? { key, windowS: config.idempotency.window_s } : undefined;
+  }
+  const key = preset?.dedupeKey?.(req);
+  return key ? { key, windowS: PRESET_DEDUPE_WINDOW_S } : undefined;
+}
+
+function handshakeAnswer(a: HandshakeAnswer): Answer {
+  if ('json' in a) return json(a.status, a.json);
+  return {
+    status: a.status,
+    headers: { 'content-type': 'text/plain; charset=utf-8', ...a.headers },
+    body: Buffer.from(a.text),
+  };
 }
 
 function flowDisabled(): Answer {

@@ -1,0 +1,15 @@
+/** Square: `x-square-hmacsha256-signature` over `PUBLIC_URL` + path + query and the body. */
+import type { Preset } from './types.ts';
+import { bodyKey } from './util.ts';
+
+export const squarePreset: Preset = {
+  id: 'square',
+  name: 'Square',
+  credential_type: 'square',
+  secret_fields: [{ key: 'signature_key', label: 'Signature key' }],
+  headers: ['x-square-hmacsha256-signature'],
+  handshake: null,
+  dedupe: 'body "event_id"',
+  docs_url: 'https://developer.squareup.com/docs/webhooks/step3validate',
+  dedupeKey: bodyKey('event_id'),
+};
