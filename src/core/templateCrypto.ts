@@ -86,7 +86,7 @@ export function templateHash(...args: unknown[]): string | undefined {
 }
 
 /**
- * Makes `$hmac` and `$hash` available to a compiled expression (and to `$eval` inside it). No
+ * Makes `$hmac` and `$hash` available to a compiled expression (and to the functions defined in it). No
  * JSONata signature is given: the arguments are checked here so the errors can say what is
  * allowed, instead of JSONata's generic "does not match function signature".
  */

@@ -363,7 +363,7 @@ function compileJsonataExpression(
   // recursion grows the heap until the process dies.
   const expr = jsonata(part.expression, { timeout: timeoutMs, stack: maxDepth, sequence: MAX_SEQUENCE });
   // `$hmac` / `$hash`: bound once into this compiled expression's own environment (two cheap
-  // binds per compile, nothing per evaluation; also visible to `$eval` inside the expression).
+  // binds per compile, nothing per evaluation; also visible to functions defined in the expression).
   registerCryptoFunctions(expr);
   return expr;
 }
