@@ -226,7 +226,7 @@ describe('provider presets', () => {
   // --- the catalog -----------------------------------------------------------------------------
 
   describe('GET /api/v1/presets', () => {
-    it('lists all 15 presets with exactly the documented fields', async () => {
+    it('lists all 15 presets with exactly the documented fields, each with its setup steps', async () => {
       const res = await t.api('GET', '/api/v1/presets');
       expect(res.status, res.text).toBe(200);
       expect(Object.keys(res.body)).toEqual(['data']);
@@ -242,7 +242,14 @@ describe('provider presets', () => {
           'id',
           'name',
           'secret_fields',
+          'setup',
         ]);
+        // The steps to follow at the provider: at least where the URL goes and where the secret is.
+        expect(p.setup.length, p.id).toBeGreaterThanOrEqual(1);
+        for (const step of p.setup) expect(step).toMatch(/^[A-Z].{20,}[.:)]$/s);
+        expect(p.setup.join(' '), p.id).toMatch(/\bURL\b/);
+        if (p.credential_type)
+          expect(p.setup.join(' '), p.id).toMatch(/paste it here|paste the same string here/);
         expect(p.credential_type, p.id).toBe(CREDENTIAL_TYPE[p.id]);
         expect(typeof p.name).toBe('string');
         expect(p.name.length).toBeGreaterThan(0);

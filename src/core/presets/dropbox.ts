@@ -11,6 +11,10 @@ export const dropboxPreset: Preset = {
   handshake: 'GET challenge is echoed back 200 as text, with X-Content-Type-Options: nosniff',
   dedupe: null,
   docs_url: 'https://www.dropbox.com/developers/reference/webhooks',
+  setup: [
+    'In the Dropbox App Console → your app → Settings, copy the App secret and paste it here.',
+    "Under Webhooks on the same page, paste the URL as a Webhook URI and press Add: Dropbox's GET challenge is answered at once.",
+  ],
   answerBeforeAuth: (req) => {
     const challenge = req.method === 'GET' ? query(req, 'challenge') : undefined;
     return challenge === undefined ? undefined : text(challenge, { 'x-content-type-options': 'nosniff' });

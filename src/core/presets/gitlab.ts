@@ -11,5 +11,9 @@ export const gitlabPreset: Preset = {
   handshake: null,
   dedupe: 'X-Gitlab-Event-UUID header',
   docs_url: 'https://docs.gitlab.com/user/project/integrations/webhooks/',
+  setup: [
+    "In the project's (or group's) Settings → Webhooks → Add new webhook, paste the URL.",
+    'Type a long random string as the Secret token there, and paste the same string here as the token.',
+  ],
   dedupeKey: headerKey('X-Gitlab-Event-UUID'),
 };

@@ -83,6 +83,7 @@ export function describePreset(p: Preset) {
     handshake: p.handshake,
     dedupe: p.dedupe,
     docs_url: p.docs_url,
+    setup: p.setup,
   };
 }
 

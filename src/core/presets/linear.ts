@@ -11,5 +11,9 @@ export const linearPreset: Preset = {
   handshake: null,
   dedupe: 'Linear-Delivery header',
   docs_url: 'https://linear.app/developers/webhooks',
+  setup: [
+    'In Linear → Settings → API → Webhooks → New webhook, paste the URL and pick the resources.',
+    'Open the webhook, copy its signing secret and paste it here.',
+  ],
   dedupeKey: headerKey('Linear-Delivery'),
 };

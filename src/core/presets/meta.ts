@@ -20,6 +20,11 @@ export const metaPreset: Preset = {
     "GET hub.mode=subscribe with the credential's hub.verify_token is answered 200 with hub.challenge as text; a wrong token 403",
   dedupe: null,
   docs_url: 'https://developers.facebook.com/docs/graph-api/webhooks/getting-started',
+  setup: [
+    'In the Meta App Dashboard → App settings → Basic, copy the App secret and paste it here.',
+    'Type a random string as the verify token here; under Webhooks (or WhatsApp → Configuration) paste the URL as the Callback URL and the same string as the Verify token.',
+    "Meta's GET subscribe check is answered with hub.challenge at once when the token matches.",
+  ],
   answerBeforeAuth: (req, credential) => {
     if (req.method !== 'GET' || query(req, 'hub.mode') !== 'subscribe') return undefined;
     const expected = secretOf(credential, 'verify_token');

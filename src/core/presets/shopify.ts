@@ -11,5 +11,9 @@ export const shopifyPreset: Preset = {
   handshake: null,
   dedupe: 'X-Shopify-Webhook-Id header',
   docs_url: 'https://shopify.dev/docs/apps/build/webhooks/subscribe/https',
+  setup: [
+    'In the Shopify admin → Settings → Notifications → Webhooks → Create webhook, paste the URL and choose format JSON.',
+    'Copy the key shown under the list ("Your webhooks will be signed with …") and paste it here; for an app\'s webhooks, paste the app\'s client secret instead.',
+  ],
   dedupeKey: headerKey('X-Shopify-Webhook-Id'),
 };

@@ -14,6 +14,11 @@ export const slackPreset: Preset = {
   handshake: 'A signed "url_verification" event is answered 200 {"challenge": …}',
   dedupe: 'body "event_id"',
   docs_url: 'https://api.slack.com/authentication/verifying-requests-from-slack',
+  setup: [
+    'In api.slack.com/apps → your app → Basic Information → App Credentials, copy the Signing Secret and paste it here.',
+    'Save the flow, then paste the URL under Event Subscriptions → Request URL (and, for buttons and modals, under Interactivity & Shortcuts).',
+    "Slack's url_verification is answered with its challenge at once: the Request URL shows Verified.",
+  ],
   dedupeKey: bodyKey('event_id'),
   answerAfterAuth: (req) =>
     bodyField(req.body, 'type') === 'url_verification'

@@ -21,5 +21,9 @@ export const standardWebhooksPreset: Preset = {
   handshake: null,
   dedupe: 'webhook-id (or svix-id) header',
   docs_url: 'https://www.standardwebhooks.com/',
+  setup: [
+    "In the sender's webhook settings, add an endpoint with the URL.",
+    "Copy the endpoint's signing secret (whsec_…) and paste it here.",
+  ],
   dedupeKey: headerKey('webhook-id', 'svix-id'),
 };

@@ -11,5 +11,9 @@ export const stripePreset: Preset = {
   handshake: null,
   dedupe: 'body "id" (evt_…)',
   docs_url: 'https://docs.stripe.com/webhooks',
+  setup: [
+    'In the Stripe Dashboard → Developers → Webhooks → Add endpoint, paste the URL as the Endpoint URL and pick the events.',
+    'Open the endpoint, reveal its Signing secret (whsec_…) and paste it here.',
+  ],
   dedupeKey: bodyKey('id'),
 };

@@ -11,5 +11,10 @@ export const twilioPreset: Preset = {
   handshake: null,
   dedupe: 'I-Twilio-Idempotency-Token header',
   docs_url: 'https://www.twilio.com/docs/usage/webhooks/webhooks-security',
+  setup: [
+    'In the Twilio Console → Account → API keys & tokens, copy the (primary) Auth Token and paste it here.',
+    'Paste the URL where Twilio should call you — e.g. Phone Numbers → Active numbers → your number → "A message comes in" → Webhook, HTTP POST.',
+    'Twilio signs the URL it calls: PUBLIC_URL must be the address Twilio reaches Hookflow at, or every request gets 401.',
+  ],
   dedupeKey: headerKey('I-Twilio-Idempotency-Token'),
 };

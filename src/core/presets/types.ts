@@ -35,6 +35,8 @@ export type Preset = {
   /** What deliveries are de-duplicated on; null: they are not. */
   dedupe: string | null;
   docs_url: string;
+  /** What to do at the provider and here, step by step: where the URL goes, where the secret comes from. */
+  setup: string[];
   /** The delivery's id, the de-duplication key (no key: the delivery is not de-duplicated). */
   dedupeKey?: (req: PresetRequest) => string | undefined;
   /** Answered before the method and credential checks, without reading the body (GET handshakes). */

@@ -16,6 +16,10 @@ export const xPreset: Preset = {
     'GET crc_token is answered 200 {"response_token": "sha256=" + base64 HMAC-SHA256(consumer_secret, crc_token)}',
   dedupe: null,
   docs_url: 'https://docs.x.com/x-api/webhooks/introduction',
+  setup: [
+    'In the X Developer Portal → your app → Keys and tokens, copy the API Key Secret (consumer secret) and paste it here.',
+    "Register the URL as a webhook of the Account Activity API (POST /2/webhooks with url=…); X's CRC check (GET crc_token) is answered at once, now and every time X repeats it.",
+  ],
   answerBeforeAuth: (req, credential) => {
     const token = req.method === 'GET' ? query(req, 'crc_token') : undefined;
     if (token === undefined) return undefined;

@@ -16,6 +16,10 @@ export const zoomPreset: Preset = {
     'A signed "endpoint.url_validation" event is answered 200 {"plainToken", "encryptedToken": hex HMAC-SHA256(secret, plainToken)}',
   dedupe: null,
   docs_url: 'https://developers.zoom.us/docs/api/webhooks/',
+  setup: [
+    'In the Zoom App Marketplace → your app → Features → Access (or Feature), copy the Secret Token and paste it here.',
+    "Save the flow, then paste the URL as the Event notification endpoint URL and press Validate: Zoom's endpoint.url_validation is answered with the encrypted token at once.",
+  ],
   answerAfterAuth: (req, credential) => {
     if (bodyField(req.body, 'event') !== 'endpoint.url_validation') return undefined;
     const secret = secretOf(credential, 'secret');

@@ -42,6 +42,7 @@ import {
 import { FlowSettingsPanel } from './panels/FlowSettingsPanel.tsx';
 import { Problems, TemplateHints } from './panels/fields.tsx';
 import { type PanelContext, STEP_PANELS } from './panels/StepPanels.tsx';
+import type { PresetInfo } from './panels/ProviderSection.tsx';
 import { WebhookPanel } from './panels/WebhookPanel.tsx';
 import { StepNode } from './StepNode.tsx';
 
@@ -76,6 +77,7 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
   const [selectedId, setSelectedId] = useState<string | null>(null);
   const [pickerOpen, setPickerOpen] = useState(false);
   const [catalog, setCatalog] = useState<Catalog>({ credentials: [], endpoints: [], eventTypes: [] });
+  const [presets, setPresets] = useState<PresetInfo[]>([]);
   const wrapper = useRef<HTMLDivElement>(null);
 
   const load = useCallback(async () => {
@@ -107,8 +109,10 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
       api<{ data: Catalog['credentials'] }>('GET', '/credentials'),
       api<Page<Catalog['endpoints'][number]>>('GET', '/endpoints?limit=200'),
       api<{ data: { name: string }[] }>('GET', '/event-types'),
-    ]).then(([c, e, t]) => {
+      api<{ data: PresetInfo[] }>('GET', '/presets'),
+    ]).then(([c, e, t, p]) => {
       if (!live) return;
+      setPresets(p.status === 'fulfilled' ? p.value.data : []);
       setCatalog({
         credentials: c.status === 'fulfilled' ? c.value.data : [],
         endpoints: e.status === 'fulfilled' ? e.value.data : [],
@@ -440,6 +444,10 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
                   config={selected.data.config}
                   onChange={(c) => updateConfig(selected.id, c)}
                   credentials={catalog.credentials}
+                  presets={presets}
+                  onCredentialCreated={(c) =>
+                    setCatalog((cat) => ({ ...cat, credentials: [...cat.credentials, c] }))
+                  }
                 />
               ) : (
                 <>

@@ -1,5 +1,6 @@
 /**
- * The webhook trigger's settings: its URL to copy, methods, the credential that checks callers,
+ * The webhook trigger's settings: its URL to copy, the provider preset (ProviderSection), methods,
+ * the credential that checks callers,
  * a sample (listened for, or written as JSON or key-value pairs) whose fields become parameters
  * with a Required toggle, the response mode and the answer to GET verification requests.
  */
@@ -9,29 +10,15 @@ import { copyText } from '../../clipboard.ts';
 import { useToast } from '../../toasts.tsx';
 import type { Config } from '../document.ts';
 import { BodyField, KeyValueEditor, NumberField, SelectField, TextField, Toggle } from './fields.tsx';
+import { type CredentialSummary, type PresetInfo, ProviderSection } from './ProviderSection.tsx';
 import { withOptional } from './StepPanels.tsx';
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
-/** Credential types a webhook can check callers with (docs/api.md §3.3 auth). */
-const VERIFYING_TYPES = new Set([
-  'basic',
-  'api_key',
-  'hmac',
-  'standard_webhooks',
-  'github',
-  'stripe',
-  'bearer',
-  'gitlab',
-  'slack',
-  'shopify',
-  'twilio',
-  'meta',
-  'zoom',
-  'x',
-  'dropbox',
-  'linear',
-  'square',
-]);
+/**
+ * Credential types a webhook can check callers with (docs/api.md §3.3 auth): the generic ones and
+ * every provider preset's type.
+ */
+const GENERIC_VERIFYING_TYPES = ['basic', 'api_key', 'bearer', 'hmac', 'standard_webhooks'];
 const PARAM_TYPES = ['string', 'number', 'integer', 'boolean', 'object', 'array', 'any'];
 const LISTEN_WINDOW_MS = 180_000;
 
@@ -69,7 +56,10 @@ export function WebhookPanel(props: {
   url: string | undefined;
   config: Config;
   onChange: (c: Config) => void;
-  credentials: { id: string; name: string; type: string }[];
+  credentials: CredentialSummary[];
+  /** GET /api/v1/presets (empty when it could not be loaded). */
+  presets: PresetInfo[];
+  onCredentialCreated: (c: CredentialSummary) => void;
 }) {
   const { api, flowId, nodeId, config, onChange } = props;
   const toast = useToast();
@@ -155,7 +145,12 @@ export function WebhookPanel(props: {
   const setResponse = (key: string, value: unknown) =>
     onChange({ ...config, response: withOptional(response, key, value) });
 
-  const credentialOptions = props.credentials.filter((c) => VERIFYING_TYPES.has(c.type));
+  const verifyingTypes = new Set([
+    ...GENERIC_VERIFYING_TYPES,
+    ...props.presets.flatMap((p) => (p.credential_type ? [p.credential_type] : [])),
+  ]);
+  const credentialOptions = props.credentials.filter((c) => verifyingTypes.has(c.type));
+  const preset = props.presets.find((p) => p.id === config.preset);
   const knownCredential = !auth.credential_id || credentialOptions.some((c) => c.id === auth.credential_id);
 
   return (
@@ -183,6 +178,16 @@ export function WebhookPanel(props: {
         )}
       </div>
 
+      <ProviderSection
+        api={api}
+        presets={props.presets}
+        config={config}
+        onChange={onChange}
+        url={props.url}
+        credentials={props.credentials}
+        onCredentialCreated={props.onCredentialCreated}
+      />
+
       <fieldset className="field">
         <legend>Methods</legend>
         <div className="method-list">
@@ -206,29 +211,31 @@ export function WebhookPanel(props: {
         </div>
       </fieldset>
 
-      <SelectField
-        label="Credential"
-        value={auth.type === 'none' ? '' : (auth.credential_id ?? '')}
-        options={[
-          { value: '', label: 'None — anyone with the URL may call' },
-          ...(knownCredential
-            ? []
-            : [{ value: auth.credential_id ?? '', label: `${auth.credential_id} (missing)` }]),
-          ...credentialOptions.map((c) => ({ value: c.id, label: `${c.name} (${c.type})` })),
-        ]}
-        onChange={(id) => {
-          const cred = credentialOptions.find((c) => c.id === id);
-          onChange({
-            ...config,
-            auth: cred ? { type: cred.type, credential_id: cred.id } : { type: 'none' },
-          });
-        }}
-        help={
-          credentialOptions.length
-            ? 'Requests that fail the check get 401 and start no run.'
-            : 'Add one under Credentials to check callers.'
-        }
-      />
+      {!preset?.credential_type && (
+        <SelectField
+          label="Credential"
+          value={auth.type === 'none' ? '' : (auth.credential_id ?? '')}
+          options={[
+            { value: '', label: 'None — anyone with the URL may call' },
+            ...(knownCredential
+              ? []
+              : [{ value: auth.credential_id ?? '', label: `${auth.credential_id} (missing)` }]),
+            ...credentialOptions.map((c) => ({ value: c.id, label: `${c.name} (${c.type})` })),
+          ]}
+          onChange={(id) => {
+            const cred = credentialOptions.find((c) => c.id === id);
+            onChange({
+              ...config,
+              auth: cred ? { type: cred.type, credential_id: cred.id } : { type: 'none' },
+            });
+          }}
+          help={
+            credentialOptions.length
+              ? 'Requests that fail the check get 401 and start no run.'
+              : 'Add one under Credentials to check callers.'
+          }
+        />
+      )}
 
       <section className="panel-section">
         <h3>Sample</h3>

@@ -43,6 +43,8 @@ export function TextField(props: {
   /** The field is a JSONata expression: hints go in as bare paths. */
   jsonata?: boolean;
   mono?: boolean;
+  /** A secret: typed hidden, never autofilled. */
+  secret?: boolean;
   error?: string;
 }) {
   const id = useId();
@@ -74,6 +76,7 @@ export function TextField(props: {
       ) : (
         <input
           {...common}
+          {...(props.secret ? { type: 'password', autoComplete: 'off' } : {})}
           ref={(el) => {
             ref.current = el;
           }}
