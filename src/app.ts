@@ -11,6 +11,7 @@ import { HttpError } from './api/errors.ts';
 import { registerHealthRoutes } from './api/health.ts';
 import { ApiDocs } from './api/http.ts';
 import { registerPresetRoutes } from './api/presets.ts';
+import { registerNodeTypeRoutes } from './api/nodeTypes.ts';
 import { requestIdFor } from './api/requestId.ts';
 import type { Config } from './config.ts';
 import { registerCredentialRoutes } from './credentials/routes.ts';
@@ -331,6 +332,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     registerCredentialRoutes(api, docs, database, secretKey);
     registerFlowRoutes(api, docs, database, config.publicUrl);
     registerPresetRoutes(api, docs);
+    registerNodeTypeRoutes(api, docs);
     registerRunRoutes(api, docs, database, now, metrics);
     registerEndpointRoutes(api, docs, database, secretKey, now);
     registerEventRoutes(api, docs, database, now);

@@ -1,31 +1,12 @@
 /**
- * The flow document of docs/api.md §3.2 (nodes, edges, settings; node configs in §3.3 and §4.3):
- * its schema, per-node config checks and graph rules. Pure: returns every problem found, each
- * naming the node and the field, so the API can answer one 400 and the UI can mark the nodes.
+ * The flow document of docs/api.md §3.2 (nodes, edges, settings): its schema and graph rules; each
+ * node's config is checked by its type's definition in the node registry (src/nodes). Pure:
+ * returns every problem found, each naming the node and the field, so the API can answer one 400
+ * and the UI can mark the nodes.
  */
 import { z } from 'zod';
-import { PRESET_IDS, presetAuthProblem } from './presets/index.ts';
-import { CREDENTIAL_TYPES } from './verify/index.ts';
-import { parsePath } from './paths.ts';
-import { compileTemplate, validateTemplatesDeep } from './templates.ts';
-
-export const NODE_TYPES = [
-  'webhook',
-  'set',
-  'if',
-  'switch',
-  'transform',
-  'http',
-  'webhook_call',
-  'emit',
-  'delay',
-  'respond',
-  'fail',
-] as const;
-export type NodeType = (typeof NODE_TYPES)[number];
-
-export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
-export const WEBHOOK_AUTH_TYPES = ['none', ...CREDENTIAL_TYPES] as const;
+import { getNodeDefinition, NODE_TYPES } from '../nodes/index.ts';
+import { validateTemplatesDeep } from './templates.ts';
 
 const nodeId = z
   .string()
@@ -34,190 +15,25 @@ const nodeId = z
     'node ids are lower-case labels like webhook_1 (letters, digits, _; at most 64)',
   );
 
-const templateString = z.string().max(100_000);
-
-const headersSchema = z.record(
-  z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'not a valid header name'),
-  templateString,
-);
-
-export const webhookConfigSchema = z
-  .object({
-    methods: z.array(z.enum(HTTP_METHODS)).min(1).default(['POST']),
-    /** A provider preset (docs/api.md §3.10): its handshake and de-duplication; `auth` must be its type. */
-    preset: z.enum(PRESET_IDS).optional(),
-    auth: z
-      .object({
-        type: z.enum(WEBHOOK_AUTH_TYPES),
-        credential_id: z.string().min(1).optional(),
-      })
-      .strict()
-      .refine((a) => a.type === 'none' || a.credential_id, {
-        message:
-          'every auth type but "none" names a stored credential: {"type": "...", "credential_id": "..."}',
-        path: ['credential_id'],
-      })
-      .default({ type: 'none' }),
-    parameters: z
-      .array(
-        z
-          .object({
-            source: z.enum(['body', 'query', 'headers']),
-            // "" is the whole body (a text body's one derived field); query and headers need a name.
-            path: z.string().max(500),
-            type: z
-              .enum(['string', 'number', 'integer', 'boolean', 'object', 'array', 'null', 'any'])
-              .optional(),
-            required: z.boolean().default(false),
-          })
-          .strict()
-          .refine((p) => p.path.trim() !== '' || p.source === 'body', {
-            message: 'only a body parameter may have an empty path (the whole body)',
-            path: ['path'],
-          }),
-      )
-      .max(500)
-      .default([]),
-    full_body_parameter: z.boolean().default(false),
-    response: z
-      .discriminatedUnion('mode', [
-        z.object({ mode: z.literal('ack') }).strict(),
-        z
-          .object({
-            mode: z.literal('custom'),
-            status: z.number().int().min(200).max(599).default(200),
-            content_type: templateString.default('application/json'),
-            headers: headersSchema.default({}),
-            body: z
-              .union([templateString, z.record(z.string(), z.unknown()), z.array(z.unknown())])
-              .default(''),
-          })
-          .strict(),
-        z
-          .object({
-            mode: z.literal('flow'),
-            timeout_ms: z.number().int().min(100).max(300_000).default(30_000),
-            fallback: z
-              .object({
-                status: z.number().int().min(200).max(599).default(504),
-                content_type: templateString.default('application/json'),
-                body: z.union([templateString, z.record(z.string(), z.unknown())]).optional(),
-              })
-              .strict()
-              .optional(),
-          })
-          .strict(),
-      ])
-      .default({ mode: 'ack' }),
-    verification: z
-      .object({
-        status: z.number().int().min(200).max(599).default(200),
-        content_type: templateString.default('application/json'),
-        headers: headersSchema.default({}),
-        body: templateString.default('{"status":"ok"}'),
-      })
-      .strict()
-      .optional(),
-    idempotency: z
-      .object({
-        header: z.string().min(1).max(200).default('Idempotency-Key'),
-        window_s: z
-          .number()
-          .int()
-          .min(1)
-          .max(30 * 86400)
-          .default(86400),
-      })
-      .strict()
-      .optional(),
-    max_body_bytes: z
-      .number()
-      .int()
-      .min(1)
-      .max(100 * 1024 * 1024)
-      .optional(),
-  })
-  .strict();
-export type WebhookConfig = z.infer<typeof webhookConfigSchema>;
-
 const anyObject = z.record(z.string(), z.unknown());
 
-/** Per-type config schemas; every string leaf is also checked as a template. */
-const configSchemas: Record<NodeType, z.ZodType> = {
-  webhook: webhookConfigSchema,
-  set: z
-    .object({
-      values: z.record(
-        z
-          .string()
-          .regex(/^(flow\.key|vars)\.[A-Za-z_][\w.-]*$/, 'keys are "flow.key.<name>" or "vars.<name>"'),
-        z.unknown(),
-      ),
-    })
-    .strict(),
-  if: z.object({ condition: z.union([templateString, z.boolean()]) }).strict(),
-  switch: z.object({ value: templateString }).strict(),
-  transform: z
-    .object({
-      expression: z.string().min(1).max(100_000),
-      into: z
-        .string()
-        .regex(/^(flow\.key|vars)\.[A-Za-z_][\w.-]*$/, 'into is "vars.<name>" or "flow.key.<name>"'),
-    })
-    .strict(),
-  http: z
-    .object({
-      method: z.enum(HTTP_METHODS).default('GET'),
-      url: templateString.min(1),
-      headers: headersSchema.default({}),
-      query: z.record(z.string(), templateString).optional(),
-      body: z.unknown().optional(),
-      credential_id: z.string().min(1).optional(),
-      timeout_ms: z.number().int().min(1).max(300_000).default(15_000),
-      /** A 4xx/5xx answer fails the node (and the run) unless this is false. */
-      fail_on_error_status: z.boolean().default(true),
-    })
-    .strict(),
-  webhook_call: z
-    .object({
-      endpoint_id: z.string().min(1),
-      method_name: templateString.optional(),
-      params: z.array(z.enum(['call', 'flow.key', 'user.key'])).default(['call']),
-      body: z.unknown().optional(),
-      into: z
-        .string()
-        .regex(/^(flow\.key|vars)\.[A-Za-z_][\w.-]*$/)
-        .optional(),
-    })
-    .strict(),
-  emit: z
-    .object({
-      event_type: z.string().regex(/^[a-zA-Z0-9_.-]{1,200}$/, 'event types are like order.created'),
-      data: z.unknown().optional(),
-    })
-    .strict(),
-  delay: z
-    .object({
-      ms: z
-        .number()
-        .int()
-        .min(0)
-        .max(365 * 86400_000)
-        .optional(),
-      until: templateString.optional(),
-    })
-    .strict()
-    .refine((d) => (d.ms === undefined) !== (d.until === undefined), 'give exactly one of "ms" or "until"'),
-  respond: z
-    .object({
-      status: z.number().int().min(100).max(599).default(200),
-      content_type: templateString.optional(),
-      headers: headersSchema.default({}),
-      body: z.unknown().optional(),
-    })
-    .strict(),
-  fail: z.object({ message: templateString.default('Flow failed') }).strict(),
-};
+/** A node's retries (docs/api.md §4.4): attempts in all, and the back-off between them. */
+export const retrySchema = z
+  .object({
+    max_attempts: z.number().int().min(1).max(10).default(1),
+    backoff_ms: z.number().int().min(0).max(86_400_000).default(1000),
+    factor: z.number().min(1).max(10).default(2),
+    max_backoff_ms: z
+      .number()
+      .int()
+      .min(0)
+      .max(7 * 86_400_000)
+      .default(600_000),
+  })
+  .strict();
+export type RetryPolicy = z.infer<typeof retrySchema>;
+export const ON_ERROR = ['fail', 'continue', 'branch'] as const;
+export type OnError = (typeof ON_ERROR)[number];
 
 const nodeSchema = z.object({
   id: nodeId,
@@ -225,6 +41,8 @@ const nodeSchema = z.object({
   position: z.object({ x: z.number(), y: z.number() }).optional(),
   config: anyObject.default({}),
   name: z.string().max(200).optional(),
+  retry: retrySchema.optional(),
+  on_error: z.enum(ON_ERROR).optional(),
 });
 
 const edgeSchema = z
@@ -268,10 +86,15 @@ export const flowInputSchema = z
 
 export type FlowNode = {
   id: string;
-  type: NodeType;
+  /** One of the registry's types (src/nodes). */
+  type: string;
   position?: { x: number; y: number };
   name?: string;
   config: any;
+  /** Attempts and back-off when the node fails (default: one attempt). */
+  retry?: RetryPolicy;
+  /** What a failure (after the last attempt) does: fail the run (default), continue, or take the error edges. */
+  on_error?: OnError;
 };
 export type FlowEdge = { from: string; to: string; when?: boolean | string; id?: string };
 export type FlowSettings = z.infer<typeof settingsSchema>;
@@ -317,7 +140,8 @@ export function validateFlowDocument(
       return;
     }
     seen.add(node.id);
-    if (!(NODE_TYPES as readonly string[]).includes(node.type)) {
+    const definition = getNodeDefinition(node.type);
+    if (!definition) {
       problems.push({
         node: node.id,
         field: 'type',
@@ -325,33 +149,34 @@ export function validateFlowDocument(
       });
       return;
     }
-    const type = node.type as NodeType;
-    const cfg = configSchemas[type].safeParse(node.config);
+    const type = node.type;
+    const cfg = definition.schema.safeParse(node.config);
     if (!cfg.success) {
       for (const i of cfg.error.issues)
         problems.push({ node: node.id, field: ['config', ...i.path].join('.'), msg: i.message });
       return;
     }
-    for (const t of validateTemplatesDeep(
-      type === 'transform' ? { ...(cfg.data as object), expression: '' } : cfg.data,
-    ))
+    const templates = { ...(cfg.data as object) } as Record<string, unknown>;
+    for (const key of definition.notTemplates ?? []) delete templates[key];
+    for (const t of validateTemplatesDeep(templates))
       problems.push({ node: node.id, field: `config.${t.path}`, msg: t.error });
-    if (type === 'transform') {
-      // Compiled exactly as the engine runs it: a `${= …}` expression (Webhook:: paths allowed).
-      const expr = (cfg.data as { expression: string }).expression;
-      const compiled = compileTemplate(`\${= ${expr}}`);
-      if (!compiled.ok) problems.push({ node: node.id, field: 'config.expression', msg: compiled.error });
-    }
-    if (type === 'webhook') {
-      const webhook = cfg.data as WebhookConfig;
-      const presetProblem = webhook.preset && presetAuthProblem(webhook.preset, webhook.auth.type);
-      if (presetProblem) problems.push({ node: node.id, field: 'config.auth.type', msg: presetProblem });
-      for (const [i, p] of webhook.parameters.entries()) {
-        const pp = parsePath(p.path);
-        if (!pp.ok) problems.push({ node: node.id, field: `config.parameters[${i}].path`, msg: pp.error });
-      }
-    }
-    nodes.push({ id: node.id, type, position: node.position, name: node.name, config: cfg.data });
+    for (const p of definition.validate?.(cfg.data) ?? [])
+      problems.push({ node: node.id, field: `config.${p.field}`, msg: p.msg });
+    if (definition.catalog.trigger && (node.retry || node.on_error))
+      problems.push({
+        node: node.id,
+        field: node.retry ? 'retry' : 'on_error',
+        msg: 'a trigger has no retries or error handling: it runs nothing',
+      });
+    nodes.push({
+      id: node.id,
+      type,
+      position: node.position,
+      name: node.name,
+      config: cfg.data,
+      ...(node.retry ? { retry: node.retry } : {}),
+      ...(node.on_error ? { on_error: node.on_error } : {}),
+    });
   });
 
   const byId = new Map(nodes.map((n) => [n.id, n]));
@@ -374,12 +199,12 @@ export function validateFlowDocument(
       });
     if (!to && !seen.has(e.to))
       problems.push({ edge: index, field: `edges[${index}].to`, msg: `edge to unknown node "${e.to}"` });
-    if (to?.type === 'webhook')
+    if (to && getNodeDefinition(to.type)?.catalog.trigger)
       problems.push({
         node: to.id,
         edge: index,
         field: `edges[${index}].to`,
-        msg: `a webhook trigger cannot have incoming edges (from "${e.from}")`,
+        msg: `a ${to?.type} trigger cannot have incoming edges (from "${e.from}")`,
       });
     if (e.from === e.to)
       problems.push({
@@ -388,22 +213,36 @@ export function validateFlowDocument(
         field: `edges[${index}]`,
         msg: 'an edge cannot loop to its own node',
       });
-    if (from?.type === 'if' && typeof e.when !== 'boolean')
+    // "when": "error" is the error edge of a node with on_error "branch" (a switch may also have a case "error").
+    const errorEdge = e.when === 'error' && from?.on_error === 'branch';
+    if (from && e.when === 'error' && !errorEdge && from.type !== 'switch')
       problems.push({
         node: from.id,
         edge: index,
         field: `edges[${index}].when`,
-        msg: 'edges out of an "if" node carry "when": true or false',
+        msg: `an edge with "when": "error" is taken only when node "${from.id}" has "on_error": "branch"`,
       });
-    if (from?.type === 'switch' && typeof e.when !== 'string')
+    const edgeProblem =
+      from && e.when !== 'error' ? getNodeDefinition(from.type)?.edgeProblem?.(e) : undefined;
+    if (from && edgeProblem)
+      problems.push({ node: from.id, edge: index, field: `edges[${index}].when`, msg: edgeProblem });
+    if (from && getNodeDefinition(from.type)?.catalog.terminal)
       problems.push({
         node: from.id,
         edge: index,
-        field: `edges[${index}].when`,
-        msg: 'edges out of a "switch" node carry "when": "<case>" (or "default")',
+        field: `edges[${index}].from`,
+        msg: `a ${from.type} node ends its branch: it has no outgoing edges`,
       });
     edges.push(e);
   });
+
+  for (const n of nodes)
+    if (n.on_error === 'branch' && !edges.some((e) => e.from === n.id && e.when === 'error'))
+      problems.push({
+        node: n.id,
+        field: 'on_error',
+        msg: `"on_error": "branch" needs an out-edge of "${n.id}" with "when": "error"`,
+      });
 
   if (problems.length === 0) {
     const cycle = findCycle(nodes, edges);

@@ -3,6 +3,7 @@
  * it. Pure. Flows are validated acyclic on save, so a topological order exists; nodes unreachable
  * from the trigger (another trigger's branch) are not part of the plan.
  */
+import { getNodeDefinition } from '../nodes/index.ts';
 import type { FlowEdge, FlowNode } from './flowDocument.ts';
 
 export type ExecutionPlan = {
@@ -61,23 +62,14 @@ export function planFromTrigger(
 
 /**
  * Whether an edge carries control, given what its source node produced: every edge of an ordinary
- * node; the `when: true|false` edge matching an `if` result; the `when` edge naming a `switch`
- * case, or its `default` edge when no case matched.
+ * node; for a type that says otherwise (`if`: the `when` matching its result, `switch`: the case
+ * or `default`), what its definition in the node registry says.
  */
 export function edgeTaken(
   edge: FlowEdge,
   source: { type: string; output?: unknown },
   siblings: readonly FlowEdge[],
 ): boolean {
-  if (source.type === 'if') {
-    const result = (source.output as { result?: boolean } | undefined)?.result === true;
-    return edge.when === result;
-  }
-  if (source.type === 'switch') {
-    const value = (source.output as { case?: string } | undefined)?.case;
-    if (edge.when === value) return true;
-    if (edge.when === 'default') return !siblings.some((s) => s.when !== 'default' && s.when === value);
-    return false;
-  }
-  return true;
+  const taken = getNodeDefinition(source.type)?.edgeTaken;
+  return taken ? taken(edge, source.output, siblings) : true;
 }

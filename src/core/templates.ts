@@ -35,6 +35,8 @@ export type TemplateContext = {
   tenant?: { id?: string };
   /** The event being delivered (endpoint body templates): event_type, event_time, current_context, data. */
   event?: Record<string, unknown>;
+  /** On an error branch (`on_error: "branch"`): the error handled, `{message, node_id}`. */
+  error?: { message: string; node_id: string };
 };
 
 export type RenderOptions = {
@@ -100,9 +102,9 @@ const DEFAULT_MAX_DEPTH = 1000;
 /** Longest sequence a JSONata expression may build (bounds memory as the timeout bounds time). */
 const MAX_SEQUENCE = 1_000_000;
 const WEBHOOK_ROOTS: readonly WebhookRoot[] = ['Body', 'Headers', 'Query', 'Method', 'Path'];
-const CONTEXT_ROOTS = new Set(['flow', 'vars', 'steps', 'run', 'tenant', 'event']);
+const CONTEXT_ROOTS = new Set(['flow', 'vars', 'steps', 'run', 'tenant', 'event', 'error']);
 const ROOTS_TEXT =
-  'Webhook::Body, Webhook::Headers, Webhook::Query, Webhook::Method, Webhook::Path, flow, vars, steps, run, tenant, event';
+  'Webhook::Body, Webhook::Headers, Webhook::Query, Webhook::Method, Webhook::Path, flow, vars, steps, run, tenant, event, error';
 /** Characters that never belong in an unquoted path: their presence means an expression was meant. */
 const NOT_A_PATH = /[\s()+*/<>=!&|,;{}$?:~^%`]/;
 const MAX_WALK_DEPTH = 200;

@@ -1,29 +1,29 @@
 /**
- * The graph executor: walks a run through its flow's plan, node by node, from where it stands.
+ * The graph executor: walks a run through its flow's plan, node by node, from where it stands;
+ * each node is run by its type's executor in the node registry (src/nodes).
  *
  * Durability model (documented in the README):
  * - Pure nodes (set, if, switch, transform, fail) are re-computed if a run is resumed before its
  *   next checkpoint: their result depends only on what was stored.
- * - `http` and `webhook_call` are at-least-once: the result is checkpointed right after the call,
- *   so a finished call is never repeated, but a call in flight when a worker dies is made again.
- * - `emit` is exactly-once: its event is written in the same transaction as the checkpoint or
- *   completion that records the node.
- * - `delay` is durable: the run sleeps in the database (run_at), not in a timer.
- * - `respond` is checkpointed at once when a sender is waiting, so the answer leaves immediately.
+ * - A node whose executor asks for a checkpoint (`http`, `webhook_call`, a `respond` with a waiting
+ *   sender) is recorded right after it ran: a finished call is never repeated, a call in flight
+ *   when a worker dies is made again (at-least-once).
+ * - Events (`emit`) are written in the same transaction as the checkpoint or completion that
+ *   records the node: exactly-once.
+ * - A node that sleeps (`delay`) sleeps in the database (run_at), not in a timer.
  */
 
-import type { FlowNode, FlowSettings } from '../core/flowDocument.ts';
+import type { FlowEdge, FlowSettings } from '../core/flowDocument.ts';
 import type { ExecutionPlan } from '../core/flowGraph.ts';
 import { edgeTaken } from '../core/flowGraph.ts';
-import { newId } from '../core/ids.ts';
-import { parsePath, setPath } from '../core/paths.ts';
-import { compileTemplate, renderDeep, renderTemplate, type TemplateContext } from '../core/templates.ts';
-import { signHmac } from '../core/verify/index.ts';
-import { applyEndpointAuth } from '../delivery/endpoints/outbound.ts';
-import type { ResolvedEndpointAuth } from '../delivery/endpoints/store.ts';
+import type { TemplateContext } from '../core/templates.ts';
 import type { OutboundRequest, OutboundResponse } from '../delivery/httpClient.ts';
+import { getNodeDefinition } from '../nodes/index.ts';
 
 export type NodeStatus = 'succeeded' | 'failed' | 'skipped' | 'waiting';
+
+/** One attempt of a node that failed at least once (docs/api.md §4.2); `error` null: it succeeded. */
+export type NodeAttempt = { started_at: string; finished_at: string; error: string | null };
 
 export type NodeRecord = {
   id: string;
@@ -34,6 +34,12 @@ export type NodeRecord = {
   input?: unknown;
   output?: unknown;
   error?: string | null;
+  /** Every attempt so far, when one failed (a node with `retry`, or one whose failure was handled). */
+  attempts?: NodeAttempt[];
+  /** `retry`: the node is waiting for its next attempt (not for its own timer). */
+  wait?: 'retry';
+  /** A failure the flow handled (`on_error`): the run went on along the normal or the error edges. */
+  handled?: 'continue' | 'branch';
 };
 
 export type RunResponse = { status: number; headers: Record<string, string>; body: string };
@@ -103,16 +109,6 @@ export type Outcome =
   | { kind: 'sleeping' }
   | { kind: 'abandoned' };
 
-class NodeFailure extends Error {}
-
-const FALSY_STRINGS = new Set(['', 'false', '0', 'no', 'off', 'null', 'undefined']);
-
-/** Truthiness of an `if` condition: JS truthiness, except that text like "false" or "0" is false. */
-export function isTruthy(v: unknown): boolean {
-  if (typeof v === 'string') return !FALSY_STRINGS.has(v.trim().toLowerCase());
-  return Boolean(v);
-}
-
 export function templateContext(state: RunState, steps: Record<string, unknown>): TemplateContext {
   const t = state.trigger;
   return {
@@ -138,8 +134,28 @@ export async function advanceRun(
 ): Promise<Outcome> {
   const records = new Map(state.nodes.map((r) => [r.id, r]));
   const steps: Record<string, unknown> = {};
-  for (const r of state.nodes) if (r.status === 'succeeded') steps[r.id] = r.output;
   const ctx = templateContext(state, steps);
+  const stepValue = (r: NodeRecord) => {
+    if (r.status === 'succeeded') steps[r.id] = r.output;
+    else if (r.status === 'failed' && r.handled) {
+      // A handled failure: `${steps.<id>.error}`; on an error branch also `${error.message}`.
+      steps[r.id] = { error: r.error };
+      if (r.handled === 'branch') ctx.error = { message: r.error ?? '', node_id: r.id };
+    }
+  };
+  for (const r of state.nodes) stepValue(r);
+  const byId = new Map(flow.plan.order.map((n) => [n.id, n]));
+  /** Whether an edge carries control: success takes the normal edges, a handled failure its own. */
+  const carries = (e: FlowEdge) => {
+    const src = records.get(e.from);
+    if (!src) return false;
+    const isErrorEdge = e.when === 'error' && byId.get(e.from)?.on_error === 'branch';
+    if (src.status === 'failed' && src.handled === 'branch') return isErrorEdge;
+    if (src.status !== 'succeeded' && !(src.status === 'failed' && src.handled === 'continue')) return false;
+    if (isErrorEdge) return false;
+    const siblings = (flow.outgoing.get(e.from) ?? []).filter((s) => !(s.when === 'error' && isErrorEdge));
+    return edgeTaken(e, src, siblings);
+  };
   const events: PendingEvent[] = [];
   const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -148,7 +164,7 @@ export async function advanceRun(
     const i = state.nodes.findIndex((r) => r.id === rec.id);
     if (i >= 0) state.nodes[i] = rec;
     else state.nodes.push(rec);
-    if (rec.status === 'succeeded') steps[rec.id] = rec.output;
+    stepValue(rec);
   };
   const checkpoint = async (sleepUntilMs?: number) => {
     const ok = await effects.checkpoint(state, { events: events.splice(0), sleepUntilMs });
@@ -168,29 +184,26 @@ export async function advanceRun(
     if (startedMs - state.startedAtMs - timeAsleep(state.nodes, startedMs) > flow.settings.timeout_ms)
       return finish('failed', `The run exceeded its timeout of ${flow.settings.timeout_ms} ms`);
 
-    if (node.id === state.triggerNodeId) {
-      put({
-        id: node.id,
-        type: node.type,
-        status: 'succeeded',
-        started_at: iso(startedMs),
-        finished_at: iso(startedMs),
-        output: { method: state.trigger.method, path: state.trigger.path },
-      });
-      continue;
-    }
+    const definition = getNodeDefinition(node.type);
     const incoming = flow.plan.incoming.get(node.id) ?? [];
-    const active = incoming.some((e) => {
-      const src = records.get(e.from);
-      return src?.status === 'succeeded' && edgeTaken(e, src, flow.outgoing.get(e.from) ?? []);
-    });
-    if (!active) {
+    const active = incoming.some(carries);
+    if (node.id !== state.triggerNodeId && !active) {
       put({ id: node.id, type: node.type, status: 'skipped' });
       continue;
     }
 
     try {
-      const step = await executeNode(node, state, ctx, effects, existing, events);
+      if (!definition) throw new Error(`unknown node type "${node.type}"`);
+      const step = await definition.execute({
+        node,
+        config: node.config ?? {},
+        state,
+        ctx,
+        effects,
+        // Waiting for a retry is not the node's own wait (a delay's timer): the attempt starts afresh.
+        existing: existing?.wait === 'retry' ? undefined : existing,
+        events,
+      });
       const finishedMs = effects.now();
       if (step.kind === 'sleep') {
         put({
@@ -223,307 +236,79 @@ export async function advanceRun(
         finished_at: iso(finishedMs),
         input: step.input,
         output: step.output,
+        ...(existing?.attempts?.length
+          ? {
+              attempts: [
+                ...existing.attempts,
+                { started_at: iso(startedMs), finished_at: iso(finishedMs), error: null },
+              ],
+            }
+          : {}),
       });
       if (step.checkpoint && !(await checkpoint())) return { kind: 'abandoned' };
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
+      const nowMs = effects.now();
+      const attempts = [
+        ...(existing?.attempts ?? []),
+        { started_at: iso(startedMs), finished_at: iso(nowMs), error: message },
+      ];
+      const retry = node.retry;
+      if (retry && attempts.length < retry.max_attempts) {
+        // Back off durably, like a delay: the run sleeps in the database until the next attempt.
+        const backoff = Math.min(retry.max_backoff_ms, retry.backoff_ms * retry.factor ** (attempts.length - 1));
+        put({
+          id: node.id,
+          type: node.type,
+          status: 'waiting',
+          started_at: existing?.started_at ?? iso(startedMs),
+          error: message,
+          attempts,
+          wait: 'retry',
+          output: { retry_at: iso(nowMs + backoff) },
+        });
+        return (await checkpoint(nowMs + backoff)) ? { kind: 'sleeping' } : { kind: 'abandoned' };
+      }
+      const onError = node.on_error ?? 'fail';
       put({
         id: node.id,
         type: node.type,
         status: 'failed',
-        started_at: iso(startedMs),
-        finished_at: iso(effects.now()),
+        started_at: existing?.started_at ?? iso(startedMs),
+        finished_at: iso(nowMs),
         error: message,
+        ...(retry || onError !== 'fail' ? { attempts } : {}),
+        ...(onError !== 'fail' ? { handled: onError } : {}),
       });
-      return finish('failed', `Node ${node.id} (${node.type}) failed: ${message}`);
+      if (onError === 'fail') return finish('failed', `Node ${node.id} (${node.type}) failed: ${message}`);
+      // Handled: recorded at once, so a resumed run does not repeat the node's attempts.
+      if (!(await checkpoint())) return { kind: 'abandoned' };
     }
   }
   return finish('succeeded', null);
 }
 
 /**
- * Time a run spent asleep in delay nodes: `timeout_ms` bounds a run's active time, so a flow may
+ * Time a run spent asleep in nodes that sleep (delay): `timeout_ms` bounds a run's active time, so a flow may
  * wait for days in a delay without timing out.
  */
 function timeAsleep(nodes: NodeRecord[], nowMs: number): number {
   let total = 0;
   for (const n of nodes) {
-    if (n.type !== 'delay' || !n.started_at) continue;
-    const from = Date.parse(n.started_at);
-    if (n.status === 'succeeded' && n.finished_at) total += Date.parse(n.finished_at) - from;
-    // Until it resumes: the wait for a worker after waking is not the run's active time either.
-    else if (n.status === 'waiting') total += nowMs - from;
+    if (!n.started_at) continue;
+    if (getNodeDefinition(n.type)?.sleeps) {
+      const from = Date.parse(n.started_at);
+      if (n.status === 'succeeded' && n.finished_at) total += Date.parse(n.finished_at) - from;
+      // Until it resumes: the wait for a worker after waking is not the run's active time either.
+      else if (n.status === 'waiting') total += nowMs - from;
+      continue;
+    }
+    // The back-off between a node's attempts, and since its last failed attempt while it waits.
+    const attempts = n.attempts ?? [];
+    for (let i = 1; i < attempts.length; i++)
+      total += Date.parse(attempts[i]!.started_at) - Date.parse(attempts[i - 1]!.finished_at);
+    const last = attempts.at(-1);
+    if (last && n.status === 'waiting' && n.wait === 'retry') total += nowMs - Date.parse(last.finished_at);
   }
   return Math.max(0, total);
-}
-
-type StepResult =
-  | { kind: 'done'; input?: unknown; output?: unknown; checkpoint?: boolean }
-  | { kind: 'sleep'; input?: unknown; untilMs: number }
-  | { kind: 'fail'; input?: unknown; message: string };
-
-async function render(
-  value: unknown,
-  ctx: TemplateContext,
-  _node: FlowNode,
-  field: string,
-): Promise<unknown> {
-  try {
-    return await renderDeep(value, ctx);
-  } catch (err) {
-    throw new NodeFailure(`${field}: ${(err as Error).message}`);
-  }
-}
-
-function assign(state: RunState, target: string, value: unknown): void {
-  const parsed = parsePath(target);
-  if (!parsed.ok || parsed.segments.length < 2) throw new NodeFailure(`cannot assign to "${target}"`);
-  const [first, second, ...rest] = parsed.segments;
-  if (first === 'vars') setPath(state.vars, [second, ...rest], value);
-  else if (first === 'flow' && second === 'key' && rest.length) setPath(state.flowKey, rest, value);
-  else throw new NodeFailure(`cannot assign to "${target}": use vars.<name> or flow.key.<name>`);
-}
-
-function toBody(value: unknown, headers: Record<string, string>): string | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value === 'string') return value;
-  if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type'))
-    headers['content-type'] = 'application/json';
-  return JSON.stringify(value);
-}
-
-function parseResponseBody(res: OutboundResponse): unknown {
-  const text = res.body.toString('utf8');
-  if (/\bjson\b/i.test(res.headers['content-type'] ?? '')) {
-    try {
-      return JSON.parse(text);
-    } catch {
-      return text;
-    }
-  }
-  return text;
-}
-
-async function executeNode(
-  node: FlowNode,
-  state: RunState,
-  ctx: TemplateContext,
-  effects: EngineEffects,
-  existing: NodeRecord | undefined,
-  events: PendingEvent[],
-): Promise<StepResult> {
-  const cfg = node.config ?? {};
-  switch (node.type) {
-    case 'set': {
-      const assigned: Record<string, unknown> = {};
-      for (const [target, template] of Object.entries(cfg.values as Record<string, unknown>)) {
-        const value = await render(template, ctx, node, `values['${target}']`);
-        assign(state, target, value);
-        assigned[target] = value;
-      }
-      return { kind: 'done', output: assigned };
-    }
-    case 'if': {
-      const value = await render(cfg.condition, ctx, node, 'condition');
-      return { kind: 'done', input: { condition: value }, output: { result: isTruthy(value) } };
-    }
-    case 'switch': {
-      const value = await render(cfg.value, ctx, node, 'value');
-      const c =
-        value === undefined || value === null
-          ? ''
-          : typeof value === 'string'
-            ? value
-            : JSON.stringify(value);
-      return { kind: 'done', output: { value, case: c } };
-    }
-    case 'transform': {
-      const compiled = compileTemplate(`\${= ${cfg.expression}}`);
-      if (!compiled.ok) throw new NodeFailure(`expression: ${compiled.error}`);
-      let value: unknown;
-      try {
-        value = await renderTemplate(compiled.template, ctx);
-      } catch (err) {
-        throw new NodeFailure(`expression "${cfg.expression}": ${(err as Error).message}`);
-      }
-      assign(state, cfg.into, value);
-      return { kind: 'done', output: { [cfg.into]: value } };
-    }
-    case 'http': {
-      const method = String(await render(cfg.method ?? 'GET', ctx, node, 'method')).toUpperCase();
-      const url = new URL(String(await render(cfg.url, ctx, node, 'url')));
-      for (const [k, v] of Object.entries(
-        (await render(cfg.query ?? {}, ctx, node, 'query')) as Record<string, unknown>,
-      ))
-        url.searchParams.set(k, typeof v === 'string' ? v : JSON.stringify(v));
-      const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(
-        (await render(cfg.headers ?? {}, ctx, node, 'headers')) as Record<string, unknown>,
-      ))
-        headers[k.toLowerCase()] = (typeof v === 'string' ? v : JSON.stringify(v ?? '')).replace(
-          /[\r\n]/g,
-          ' ',
-        );
-      const body =
-        method === 'GET' || method === 'HEAD'
-          ? undefined
-          : toBody(await render(cfg.body, ctx, node, 'body'), headers);
-      const secret = cfg.credential_id
-        ? await applyCredential(effects, state.tenantId, cfg.credential_id, url, headers, body)
-        : { params: [], headers: [] };
-      const input = {
-        method,
-        url: redactUrl(url, secret.params),
-        headers: redactHeaders(headers, secret.headers),
-        body,
-      };
-      const res = await effects.http({
-        method,
-        url: url.toString(),
-        headers,
-        body,
-        timeoutMs: cfg.timeout_ms,
-        maxResponseBytes: 5 * 1024 * 1024,
-        onOversize: 'error',
-        maxRedirects: 5,
-      });
-      const output = { status: res.status, headers: res.headers, body: parseResponseBody(res) };
-      if ((res.status < 200 || res.status >= 300) && cfg.fail_on_error_status !== false)
-        throw new NodeFailure(`${method} ${url.host}${url.pathname} answered ${res.status}`);
-      return { kind: 'done', input, output, checkpoint: true };
-    }
-    case 'webhook_call': {
-      const params: Record<string, unknown> = {};
-      const groups: string[] = cfg.params ?? ['call'];
-      if (groups.includes('call')) params.call = (await render(cfg.body ?? {}, ctx, node, 'body')) ?? {};
-      if (groups.includes('flow.key')) params['flow.key'] = state.flowKey;
-      if (groups.includes('user.key')) params['user.key'] = state.vars;
-      const methodName = cfg.method_name
-        ? String(await render(cfg.method_name, ctx, node, 'method_name'))
-        : undefined;
-      const res = await effects.webhookCall(state.tenantId, {
-        endpointId: cfg.endpoint_id,
-        methodName,
-        params,
-        runId: state.id,
-        flowId: state.flowId,
-        nodeId: node.id,
-      });
-      const output = { status: res.status, headers: res.headers, body: parseResponseBody(res) };
-      if (res.status < 200 || res.status >= 300) throw new NodeFailure(`the endpoint answered ${res.status}`);
-      if (cfg.into) assign(state, cfg.into, output.body);
-      return {
-        kind: 'done',
-        input: { endpoint_id: cfg.endpoint_id, method_name: methodName, params },
-        output,
-        checkpoint: true,
-      };
-    }
-    case 'emit': {
-      const data = (await render(cfg.data ?? {}, ctx, node, 'data')) ?? {};
-      const event: PendingEvent = {
-        id: newId('evt'),
-        event_type: cfg.event_type,
-        data,
-        context: { tenant_id: state.tenantId, flow_id: state.flowId, run_id: state.id, node_id: node.id },
-      };
-      events.push(event);
-      return { kind: 'done', output: { event_id: event.id, event_type: event.event_type } };
-    }
-    case 'delay': {
-      const now = effects.now();
-      let untilMs: number;
-      if (existing?.status === 'waiting') untilMs = Date.parse((existing.output as { until: string }).until);
-      else if (cfg.until !== undefined) {
-        const v = await render(cfg.until, ctx, node, 'until');
-        untilMs = typeof v === 'number' ? v : Date.parse(String(v));
-        if (!Number.isFinite(untilMs)) throw new NodeFailure(`until: "${String(v)}" is not an ISO date-time`);
-      } else untilMs = now + Number(cfg.ms);
-      if (untilMs > now) return { kind: 'sleep', untilMs, input: { until: new Date(untilMs).toISOString() } };
-      return { kind: 'done', output: { waited_until: new Date(untilMs).toISOString() } };
-    }
-    case 'respond': {
-      const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(
-        (await render(cfg.headers ?? {}, ctx, node, 'headers')) as Record<string, unknown>,
-      ))
-        headers[k.toLowerCase()] = (typeof v === 'string' ? v : JSON.stringify(v ?? '')).replace(
-          /[\r\n\0]/g,
-          ' ',
-        );
-      const body = await render(cfg.body ?? '', ctx, node, 'body');
-      const contentType = cfg.content_type
-        ? String(await render(cfg.content_type, ctx, node, 'content_type'))
-        : undefined;
-      const text =
-        body === undefined || body === null ? '' : typeof body === 'string' ? body : JSON.stringify(body);
-      headers['content-type'] =
-        contentType ??
-        (typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8');
-      const first = state.response === null;
-      if (first) state.response = { status: cfg.status ?? 200, headers, body: text };
-      return {
-        kind: 'done',
-        output: { status: cfg.status ?? 200, headers, body, used: first },
-        checkpoint: first && state.waitResponse,
-      };
-    }
-    case 'fail': {
-      const message = String(
-        (await render(cfg.message ?? 'Flow failed', ctx, node, 'message')) ?? 'Flow failed',
-      );
-      return { kind: 'fail', message };
-    }
-    case 'webhook':
-      // A second trigger reached by an edge is invalid (validated on save); treat as pass-through.
-      return { kind: 'done' };
-    default:
-      throw new NodeFailure(`unknown node type "${node.type}"`);
-  }
-}
-
-async function applyCredential(
-  effects: EngineEffects,
-  tenantId: string,
-  credentialId: string,
-  url: URL,
-  headers: Record<string, string>,
-  body: string | undefined,
-): Promise<{ params: string[]; headers: string[] }> {
-  const cred = await effects.credential(tenantId, credentialId);
-  if (!cred) throw new NodeFailure(`credential "${credentialId}" does not exist`);
-  const d = cred.data as Record<string, string>;
-  switch (cred.type) {
-    case 'basic':
-    case 'bearer':
-    case 'api_key':
-      // Stored credential data has the shape endpoint auth is sent with: one way to apply it.
-      applyEndpointAuth({ type: cred.type, ...d } as ResolvedEndpointAuth, url, headers);
-      return cred.type !== 'api_key'
-        ? { params: [], headers: [] }
-        : d.in === 'query'
-          ? { params: [d.name], headers: [] }
-          : { params: [], headers: [d.name.toLowerCase()] };
-    case 'hmac':
-      headers[String(d.header).toLowerCase()] = signHmac(cred.data as any, Buffer.from(body ?? ''));
-      return { params: [], headers: [] };
-    default:
-      throw new NodeFailure(`a ${cred.type} credential cannot authenticate an outbound call`);
-  }
-}
-
-const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'x-api-key', 'api-key']);
-
-function redactHeaders(h: Record<string, string>, extra: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(h))
-    out[k] = SECRET_HEADERS.has(k) || extra.includes(k) ? '[redacted]' : v;
-  return out;
-}
-
-function redactUrl(url: URL, secretParams: string[]): string {
-  if (!secretParams.length) return url.toString();
-  const copy = new URL(url);
-  for (const p of secretParams) if (copy.searchParams.has(p)) copy.searchParams.set(p, '[redacted]');
-  return copy.toString();
 }

@@ -9,11 +9,11 @@ import {
   type FlowNode,
   type FlowProblem,
   validateFlowDocument,
-  type WebhookConfig,
   webhookNodes,
   webhookUrl,
 } from '../core/flowDocument.ts';
 import { getCredentialSummary } from '../credentials/store.ts';
+import { getNodeDefinition } from '../nodes/index.ts';
 import type { Database } from '../db/connect.ts';
 import {
   deleteFlow,
@@ -113,30 +113,15 @@ async function validateDocument(database: Database, tenantId: string, input: unk
   if (!r.ok) throw invalidFlow(r.problems);
   const problems: FlowProblem[] = [];
   for (const node of r.flow.nodes) {
-    if (node.type === 'webhook') {
-      const auth = (node.config as WebhookConfig).auth;
-      if (auth.type === 'none' || !auth.credential_id) continue;
-      const cred = await getCredentialSummary(database, tenantId, auth.credential_id);
-      if (!cred)
+    for (const ref of getNodeDefinition(node.type)?.credentialRefs?.(node.config) ?? []) {
+      const field = `config.${ref.field}`;
+      const cred = await getCredentialSummary(database, tenantId, ref.id);
+      if (!cred) problems.push({ node: node.id, field, msg: `credential "${ref.id}" does not exist` });
+      else if (!ref.types.includes(cred.type))
         problems.push({
           node: node.id,
-          field: 'config.auth.credential_id',
-          msg: `credential "${auth.credential_id}" does not exist`,
-        });
-      else if (cred.type !== auth.type)
-        problems.push({
-          node: node.id,
-          field: 'config.auth.credential_id',
-          msg: `credential "${auth.credential_id}" is a ${cred.type} credential, not ${auth.type}`,
-        });
-    }
-    if (node.type === 'http' && node.config.credential_id) {
-      const cred = await getCredentialSummary(database, tenantId, node.config.credential_id);
-      if (!cred)
-        problems.push({
-          node: node.id,
-          field: 'config.credential_id',
-          msg: `credential "${node.config.credential_id}" does not exist`,
+          field,
+          msg: `credential "${ref.id}" is a ${cred.type} credential, not ${ref.types.length === 1 ? ref.types[0] : `one of ${ref.types.join(', ')}`}`,
         });
     }
   }

@@ -5,7 +5,8 @@
  * process that changes them, and expire after a short TTL as a second line of defence.
  */
 import ipaddr from 'ipaddr.js';
-import { type FlowNode, type WebhookConfig, webhookNodes } from '../core/flowDocument.ts';
+import { type FlowNode, webhookNodes } from '../core/flowDocument.ts';
+import type { WebhookConfig } from '../nodes/webhook/index.ts';
 import { loadCredential } from '../credentials/store.ts';
 import type { Database } from '../db/connect.ts';
 import { NotifiedCache, subscribeToCacheNotifications } from '../db/notifiedCache.ts';

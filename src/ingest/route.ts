@@ -12,7 +12,7 @@ import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type ParsedBody, parseBody } from '../core/body.ts';
 import { checkParameterTypes, findMissingParameters, type RequestParts } from '../core/fields.ts';
-import type { WebhookConfig } from '../core/flowDocument.ts';
+import type { WebhookConfig } from '../nodes/webhook/index.ts';
 import { newId } from '../core/ids.ts';
 import { renderDeep, type TemplateContext } from '../core/templates.ts';
 import { verificationNeedsBody, verifyRequest } from '../core/verify/index.ts';
