@@ -9,7 +9,12 @@ import { eventually, type Receiver, startReceiver } from './helpers/receiver.ts'
 
 function fakeClock() {
   let offset = 0;
-  return { now: () => Date.now() + offset, advance: (ms: number) => void (offset += ms) };
+  return {
+    now: () => Date.now() + offset,
+    advance: (ms: number) => {
+      offset += ms;
+    },
+  };
 }
 
 describe('retries and error paths', () => {

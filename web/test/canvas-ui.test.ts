@@ -3,7 +3,7 @@
  * with a worker: a flow built by dragging components and connecting them answers real requests;
  * the URL copies; a sample listened for is captured and its fields become parameters whose
  * Required toggle makes the inbound endpoint refuse requests without them; the API's validation
- * errors land on the node they name; every node type has its panel.
+ * errors land on the node they name; every node type has its panel, built from the node catalog.
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -510,6 +510,73 @@ describe('Flow canvas in Chromium', () => {
         { from: 'switch_1', to: 'set_2', when: 'default' },
       ]);
       await shown(page.locator('.react-flow__edge-text', { hasText: 'gold' }));
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    "the palette and every node's panel come from GET /api/v1/node-types",
+    async () => {
+      type Entry = {
+        type: string;
+        label: string;
+        description: string;
+        trigger: boolean;
+        terminal: boolean;
+        edges: 'plain' | 'boolean' | 'cases';
+        fields: { label: string }[];
+        note: string | null;
+      };
+      const res = await t.api('GET', '/api/v1/node-types');
+      expect(res.status).toBe(200);
+      const entries = (res.body as { data: Entry[] }).data;
+      expect(entries.length).toBeGreaterThan(0);
+      await createFlow({ name: 'Catalog' });
+
+      // Seen through a catalog with one label changed, the palette, node and panel follow it.
+      const opened = await openSignedIn(browser, t.url, t.adminKey, 'Flows');
+      contexts.push(opened.context);
+      pageErrors = opened.errors;
+      const page = opened.page;
+      const renamed = entries.map((e, i) =>
+        i === entries.length - 1
+          ? {
+              ...e,
+              label: `${e.label} (renamed)`,
+              fields: e.fields.map((f, j) => (j === 0 ? { ...f, label: `${f.label} (renamed)` } : f)),
+            }
+          : e,
+      );
+      await page.route('**/api/v1/node-types', (route) => route.fulfill({ json: { data: renamed } }));
+      await page.getByRole('link', { name: 'Catalog', exact: true }).click();
+      await shown(page.getByRole('application', { name: 'Flow canvas' }));
+      const components = page.getByRole('complementary', { name: 'Components' });
+      await shown(components.getByRole('button').first());
+      expect(await components.getByRole('button').allTextContents()).toEqual(renamed.map((e) => e.label));
+
+      for (const e of renamed.filter((x) => !x.trigger)) {
+        const id = `${e.type}_1`;
+        await components.getByRole('button', { name: e.label, exact: true }).click();
+        await shown(node(page, id));
+        expect(await node(page, id).locator('.step-kind').textContent()).toBe(e.label);
+        // An edge comes in unless it is a trigger; none leaves a terminal node, two leave a boolean one.
+        await expect(node(page, id).locator('.react-flow__handle.target').count()).resolves.toBe(1);
+        await expect(node(page, id).locator('.react-flow__handle.source').count()).resolves.toBe(
+          e.terminal ? 0 : e.edges === 'boolean' ? 2 : 1,
+        );
+        const panel = inspector(page, id);
+        await shown(panel.getByText(e.description, { exact: true }));
+        await shown(panel.getByText(e.fields[0].label, { exact: true }).first());
+        if (e.note) await shown(panel.getByText(e.note, { exact: true }));
+        if (e.edges === 'cases') await shown(panel.getByRole('group', { name: 'Cases' }));
+      }
+      const trigger = renamed.find((x) => x.trigger)!;
+      await components.getByRole('button', { name: trigger.label, exact: true }).click();
+      await shown(node(page, `${trigger.type}_1`));
+      await expect(
+        node(page, `${trigger.type}_1`).locator('.react-flow__handle.target').count(),
+      ).resolves.toBe(0);
+      await screenshot(page, 'canvas-catalog');
     },
     TEST_TIMEOUT_MS,
   );

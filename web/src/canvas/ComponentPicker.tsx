@@ -1,10 +1,15 @@
-/** The components: a side panel to drag them from (or click), and the plus button's searchable picker. */
+/**
+ * The components, one per entry of the node catalog in its order: a side panel to drag them from
+ * (or click), and the plus button's searchable picker.
+ */
 import { type DragEvent, useEffect, useRef, useState } from 'react';
-import { COMPONENTS, type Component, type NodeType } from './document.ts';
+import { kindClasses, type NodeCatalogEntry, useNodeCatalog } from './catalog.ts';
+import type { NodeType } from './document.ts';
 
 export const DRAG_TYPE = 'application/x-hookflow-component';
 
 export function ComponentsPanel({ onPick }: { onPick: (t: NodeType) => void }) {
+  const { entries } = useNodeCatalog();
   const start = (e: DragEvent, type: NodeType) => {
     e.dataTransfer.setData(DRAG_TYPE, type);
     e.dataTransfer.effectAllowed = 'move';
@@ -14,11 +19,11 @@ export function ComponentsPanel({ onPick }: { onPick: (t: NodeType) => void }) {
       <h2>Components</h2>
       <p className="muted">Drag onto the canvas, or click to add.</p>
       <ul>
-        {COMPONENTS.map((c) => (
+        {entries.map((c) => (
           <li key={c.type}>
             <button
               type="button"
-              className={`component component-${c.type}`}
+              className={`component ${kindClasses('component', c)}`}
               draggable
               onDragStart={(e) => start(e, c.type)}
               onClick={() => onPick(c.type)}
@@ -33,7 +38,7 @@ export function ComponentsPanel({ onPick }: { onPick: (t: NodeType) => void }) {
   );
 }
 
-function matches(c: Component, q: string): boolean {
+function matches(c: NodeCatalogEntry, q: string): boolean {
   const s = q.trim().toLowerCase();
   if (!s) return true;
   return [c.label, c.type, c.description].some((x) => x.toLowerCase().includes(s));
@@ -44,6 +49,7 @@ export function ComponentPicker(props: {
   onClose: () => void;
   onPick: (t: NodeType) => void;
 }) {
+  const { entries } = useNodeCatalog();
   const ref = useRef<HTMLDialogElement>(null);
   const [query, setQuery] = useState('');
   const [active, setActive] = useState(0);
@@ -57,8 +63,8 @@ export function ComponentPicker(props: {
     }
     if (!props.open && d.open) d.close();
   }, [props.open]);
-  const found = COMPONENTS.filter((c) => matches(c, query));
-  const pick = (c: Component | undefined) => {
+  const found = entries.filter((c) => matches(c, query));
+  const pick = (c: NodeCatalogEntry | undefined) => {
     if (c) props.onPick(c.type);
   };
   return (

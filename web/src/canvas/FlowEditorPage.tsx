@@ -2,7 +2,8 @@
  * The flow canvas (`/flows/<id>`): components dragged in from the side panel or picked with the
  * plus button, nodes labelled by their ids, edges drawn by dragging from handle to handle, a panel
  * for the selected node (or the flow's settings), and Save — the API's validation errors are
- * shown on the nodes they name.
+ * shown on the nodes they name. What the node types are — palette, nodes, panels — comes from the
+ * node catalog, `GET /api/v1/node-types`.
  */
 import '@xyflow/react/dist/style.css';
 import './canvas.css';
@@ -22,11 +23,19 @@ import { type DragEvent, useCallback, useEffect, useMemo, useRef, useState } fro
 import { type Api, ApiError, errorText, type Page } from '../api.ts';
 import { Link, useLeaveGuard } from '../router.tsx';
 import { useToast } from '../toasts.tsx';
+import {
+  initialWhen,
+  type NodeCatalog,
+  type NodeCatalogEntry,
+  NodeCatalogProvider,
+  nodeCatalog,
+  outputNames,
+  sourceHandleOf,
+} from './catalog.ts';
 import { ComponentPicker, ComponentsPanel, DRAG_TYPE } from './ComponentPicker.tsx';
 import {
   type CanvasEdge,
   type CanvasNode,
-  COMPONENT_BY_TYPE,
   type Config,
   edgeId,
   edgeLabel,
@@ -34,16 +43,15 @@ import {
   type FlowProblem,
   type FlowSettings,
   fromCanvas,
-  initialWhen,
   type NodeType,
   nextNodeId,
   toCanvas,
 } from './document.ts';
+import { CUSTOM_PANELS } from './panels/customPanels.tsx';
 import { FlowSettingsPanel } from './panels/FlowSettingsPanel.tsx';
 import { Problems, TemplateHints } from './panels/fields.tsx';
-import { type PanelContext, STEP_PANELS } from './panels/StepPanels.tsx';
+import { NodeForm, type PanelContext } from './panels/NodeForm.tsx';
 import type { PresetInfo } from './panels/ProviderSection.tsx';
-import { WebhookPanel } from './panels/WebhookPanel.tsx';
 import { StepNode } from './StepNode.tsx';
 
 const NODE_TYPES = { step: StepNode };
@@ -78,40 +86,54 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
   const [pickerOpen, setPickerOpen] = useState(false);
   const [catalog, setCatalog] = useState<Catalog>({ credentials: [], endpoints: [], eventTypes: [] });
   const [presets, setPresets] = useState<PresetInfo[]>([]);
+  // The node types; the canvas is drawn once they are here (a flow is only read with them).
+  const [nodeTypes, setNodeTypes] = useState<NodeCatalog | null>(null);
+  const [nodeTypesError, setNodeTypesError] = useState<string | null>(null);
+  const [fetched, setFetched] = useState<FlowDoc | null>(null);
   const wrapper = useRef<HTMLDivElement>(null);
 
   const load = useCallback(async () => {
     try {
-      const f = await api<FlowDoc>('GET', `/flows/${encodeURIComponent(flowId)}`);
-      const c = toCanvas(f);
-      setFlow(f);
-      setNodes(c.nodes);
-      setEdges(c.edges);
-      setName(f.name);
-      setEnabled(f.enabled);
-      setSettings(f.settings);
-      setDirty(false);
-      setProblems([]);
+      setFetched(await api<FlowDoc>('GET', `/flows/${encodeURIComponent(flowId)}`));
       setLoadError(null);
     } catch (err) {
       setLoadError(errorText(err));
     }
-  }, [api, flowId, setNodes, setEdges]);
+  }, [api, flowId]);
 
   useEffect(() => {
     load();
   }, [load]);
 
-  // What the panels offer in their dropdowns; a list that fails to load only leaves its dropdown empty.
+  // The flow as loaded, onto the canvas as soon as the node types are known too.
+  useEffect(() => {
+    if (!fetched || !nodeTypes) return;
+    const c = toCanvas(fetched, nodeTypes);
+    setFlow(fetched);
+    setNodes(c.nodes);
+    setEdges(c.edges);
+    setName(fetched.name);
+    setEnabled(fetched.enabled);
+    setSettings(fetched.settings);
+    setDirty(false);
+    setProblems([]);
+    setFetched(null);
+  }, [fetched, nodeTypes, setNodes, setEdges]);
+
+  // The node types, and what the panels offer in their dropdowns; a list that fails to load only
+  // leaves its dropdown empty (without the node types there is no canvas to draw).
   useEffect(() => {
     let live = true;
     Promise.allSettled([
+      api<{ data: NodeCatalogEntry[] }>('GET', '/node-types'),
       api<{ data: Catalog['credentials'] }>('GET', '/credentials'),
       api<Page<Catalog['endpoints'][number]>>('GET', '/endpoints?limit=200'),
       api<{ data: { name: string }[] }>('GET', '/event-types'),
       api<{ data: PresetInfo[] }>('GET', '/presets'),
-    ]).then(([c, e, t, p]) => {
+    ]).then(([n, c, e, t, p]) => {
       if (!live) return;
+      if (n.status === 'fulfilled') setNodeTypes(nodeCatalog(n.value.data));
+      else setNodeTypesError(errorText(n.reason));
       setPresets(p.status === 'fulfilled' ? p.value.data : []);
       setCatalog({
         credentials: c.status === 'fulfilled' ? c.value.data : [],
@@ -172,8 +194,8 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
 
   const addNode = useCallback(
     (type: NodeType, at?: { x: number; y: number }) => {
-      const component = COMPONENT_BY_TYPE.get(type);
-      if (!component) return;
+      const entry = nodeTypes?.byType.get(type);
+      if (!entry) return;
       const id = nextNodeId(
         type,
         nodes.map((n) => n.id),
@@ -204,15 +226,15 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
         type: 'step',
         position,
         selected: true,
-        data: { type, config: component.initial(), problems: [] },
+        data: { type, config: structuredClone(entry.initial_config), problems: [] },
       };
       setNodes((ns) => [...ns.map((n) => ({ ...n, selected: false })), node]);
-      // Picked with the plus button while a node is selected: the new node follows it.
-      const fromComponent = from ? COMPONENT_BY_TYPE.get(from.data.type) : undefined;
-      if (!at && from && !fromComponent?.terminal && !component.trigger) {
+      // Picked with the plus button while a node is selected: the new node follows it (an If's true path).
+      const fromEntry = from ? nodeTypes?.byType.get(from.data.type) : undefined;
+      if (!at && from && !fromEntry?.terminal && !entry.trigger) {
         const when = initialWhen(
-          from.data.type,
-          from.data.type === 'if' ? 'true' : null,
+          fromEntry,
+          'true',
           edges.filter((e) => e.source === from.id).map((e) => e.data?.when),
         );
         setEdges((es) => [
@@ -221,7 +243,7 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
             id: edgeId({ from: from.id, to: id, when }),
             source: from.id,
             target: id,
-            sourceHandle: from.data.type === 'if' ? String(when) : null,
+            sourceHandle: sourceHandleOf(fromEntry, when),
             label: edgeLabel(when),
             data: when === undefined ? {} : { when },
           },
@@ -231,14 +253,14 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
       setDirty(true);
       if (!at) revealInView(position);
     },
-    [nodes, edges, selectedId, setNodes, setEdges, flowApi, revealInView],
+    [nodes, edges, selectedId, nodeTypes, setNodes, setEdges, flowApi, revealInView],
   );
 
   const onConnect = useCallback(
     (c: Connection) => {
       const source = nodes.find((n) => n.id === c.source);
       const when = initialWhen(
-        source?.data.type,
+        source ? nodeTypes?.byType.get(source.data.type) : undefined,
         c.sourceHandle,
         edges.filter((e) => e.source === c.source).map((e) => e.data?.when),
       );
@@ -255,7 +277,7 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
       );
       setDirty(true);
     },
-    [nodes, edges, setEdges],
+    [nodes, edges, nodeTypes, setEdges],
   );
 
   const isValidConnection = useCallback(
@@ -268,11 +290,11 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
     (e: DragEvent) => {
       e.preventDefault();
       const type = e.dataTransfer.getData(DRAG_TYPE) as NodeType;
-      if (!COMPONENT_BY_TYPE.has(type)) return;
+      if (!nodeTypes?.byType.has(type)) return;
       const at = flowApi.screenToFlowPosition({ x: e.clientX, y: e.clientY });
       addNode(type, { x: at.x - NODE_WIDTH / 2, y: at.y - NODE_HEIGHT / 2 });
     },
-    [flowApi, addNode],
+    [flowApi, addNode, nodeTypes],
   );
 
   const updateConfig = useCallback(
@@ -334,168 +356,177 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
 
   const selected = nodes.find((n) => n.id === selectedId) ?? null;
   const savedIds = useMemo(() => new Set(flow?.nodes.map((n) => n.id) ?? []), [flow]);
-  const hints = useMemo(() => templateHints(nodes), [nodes]);
+  const hints = useMemo(() => (nodeTypes ? templateHints(nodes, nodeTypes) : []), [nodes, nodeTypes]);
   const flowProblems = problems.filter((p) => !p.node);
 
-  if (loadError)
+  if (loadError || nodeTypesError)
     return (
       <section className="empty">
         <h1>Flow not available</h1>
-        <p className="muted">{loadError}</p>
+        <p className="muted">{loadError ?? `The node types did not load: ${nodeTypesError}`}</p>
         <Link to="/flows" className="button">
           Back to Flows
         </Link>
       </section>
     );
-  if (!flow || !settings) return <p className="muted">Loading the flow…</p>;
+  if (!flow || !settings || !nodeTypes) return <p className="muted">Loading the flow…</p>;
+  const selectedEntry = selected ? nodeTypes.byType.get(selected.data.type) : undefined;
+  const CustomPanel = selectedEntry?.panel ? CUSTOM_PANELS[selectedEntry.panel]?.Panel : undefined;
 
   return (
-    <section className="editor" aria-label="Flow editor">
-      <header className="editor-header">
-        <div className="editor-title">
-          <Link to="/flows" className="back-link">
-            ← Flows
-          </Link>
-          <h1>{name || flow.name}</h1>
-          {dirty ? (
-            <span className="badge badge-warn">Unsaved changes</span>
-          ) : (
-            <span className="badge">Saved</span>
-          )}
-        </div>
-        <div className="editor-actions">
-          <Link to={`/runs?flow_id=${encodeURIComponent(flow.id)}`} className="button">
-            Runs
-          </Link>
-          <button type="button" className="button button-primary" onClick={save} disabled={saving}>
-            {saving ? 'Saving…' : 'Save'}
-          </button>
-        </div>
-      </header>
-      {flowProblems.length > 0 && <Problems problems={flowProblems} />}
-      <div className="editor-body">
-        <ComponentsPanel onPick={(t) => addNode(t)} />
-        <div
-          className="canvas"
-          role="application"
-          aria-label="Flow canvas"
-          ref={wrapper}
-          onDragOver={onDragOver}
-          onDrop={onDrop}
-        >
-          <ReactFlow<CanvasNode, CanvasEdge>
-            nodes={nodes}
-            edges={edges}
-            nodeTypes={NODE_TYPES}
-            onNodesChange={onNodesChangeTracked}
-            onEdgesChange={(changes) => {
-              onEdgesChange(changes);
-              if (changes.some((c) => c.type === 'remove')) setDirty(true);
-            }}
-            onConnect={onConnect}
-            isValidConnection={isValidConnection}
-            onNodeClick={(_, n) => setSelectedId(n.id)}
-            onPaneClick={() => setSelectedId(null)}
-            deleteKeyCode={['Backspace', 'Delete']}
-            fitView
-            fitViewOptions={{ maxZoom: 1, padding: 0.3 }}
-            defaultEdgeOptions={{ type: 'smoothstep' }}
+    <NodeCatalogProvider value={nodeTypes}>
+      <section className="editor" aria-label="Flow editor">
+        <header className="editor-header">
+          <div className="editor-title">
+            <Link to="/flows" className="back-link">
+              ← Flows
+            </Link>
+            <h1>{name || flow.name}</h1>
+            {dirty ? (
+              <span className="badge badge-warn">Unsaved changes</span>
+            ) : (
+              <span className="badge">Saved</span>
+            )}
+          </div>
+          <div className="editor-actions">
+            <Link to={`/runs?flow_id=${encodeURIComponent(flow.id)}`} className="button">
+              Runs
+            </Link>
+            <button type="button" className="button button-primary" onClick={save} disabled={saving}>
+              {saving ? 'Saving…' : 'Save'}
+            </button>
+          </div>
+        </header>
+        {flowProblems.length > 0 && <Problems problems={flowProblems} />}
+        <div className="editor-body">
+          <ComponentsPanel onPick={(t) => addNode(t)} />
+          <div
+            className="canvas"
+            role="application"
+            aria-label="Flow canvas"
+            ref={wrapper}
+            onDragOver={onDragOver}
+            onDrop={onDrop}
           >
-            <Background gap={20} />
-            <Controls showInteractive={false} />
-          </ReactFlow>
-          <button
-            type="button"
-            className="plus-button"
-            aria-label="Add a component"
-            title="Add a component"
-            onClick={() => setPickerOpen(true)}
-          >
-            +
-          </button>
-          {nodes.length === 0 && (
-            <div className="canvas-empty">Drag a Webhook from the left, or press + to add a component.</div>
-          )}
-        </div>
-        <aside className="inspector" aria-label={selected ? `Settings of ${selected.id}` : 'Flow settings'}>
-          {selected ? (
-            <div key={selected.id}>
-              <div className="inspector-head">
-                <div>
-                  <h2 className="mono">{selected.id}</h2>
-                  <p className="muted">{COMPONENT_BY_TYPE.get(selected.data.type)?.description}</p>
+            <ReactFlow<CanvasNode, CanvasEdge>
+              nodes={nodes}
+              edges={edges}
+              nodeTypes={NODE_TYPES}
+              onNodesChange={onNodesChangeTracked}
+              onEdgesChange={(changes) => {
+                onEdgesChange(changes);
+                if (changes.some((c) => c.type === 'remove')) setDirty(true);
+              }}
+              onConnect={onConnect}
+              isValidConnection={isValidConnection}
+              onNodeClick={(_, n) => setSelectedId(n.id)}
+              onPaneClick={() => setSelectedId(null)}
+              deleteKeyCode={['Backspace', 'Delete']}
+              fitView
+              fitViewOptions={{ maxZoom: 1, padding: 0.3 }}
+              defaultEdgeOptions={{ type: 'smoothstep' }}
+            >
+              <Background gap={20} />
+              <Controls showInteractive={false} />
+            </ReactFlow>
+            <button
+              type="button"
+              className="plus-button"
+              aria-label="Add a component"
+              title="Add a component"
+              onClick={() => setPickerOpen(true)}
+            >
+              +
+            </button>
+            {nodes.length === 0 && (
+              <div className="canvas-empty">Drag a Webhook from the left, or press + to add a component.</div>
+            )}
+          </div>
+          <aside className="inspector" aria-label={selected ? `Settings of ${selected.id}` : 'Flow settings'}>
+            {selected ? (
+              <div key={selected.id}>
+                <div className="inspector-head">
+                  <div>
+                    <h2 className="mono">{selected.id}</h2>
+                    <p className="muted">{selectedEntry?.description}</p>
+                  </div>
+                  <button
+                    type="button"
+                    className="button button-small button-danger-quiet"
+                    onClick={() => removeNode(selected.id)}
+                  >
+                    Delete node
+                  </button>
                 </div>
-                <button
-                  type="button"
-                  className="button button-small button-danger-quiet"
-                  onClick={() => removeNode(selected.id)}
-                >
-                  Delete node
-                </button>
-              </div>
-              <Problems problems={selected.data.problems} />
-              {selected.data.type === 'webhook' ? (
-                <WebhookPanel
-                  api={api}
-                  flowId={flow.id}
-                  nodeId={selected.id}
-                  saved={savedIds.has(selected.id)}
-                  url={selected.data.url}
-                  config={selected.data.config}
-                  onChange={(c) => updateConfig(selected.id, c)}
-                  credentials={catalog.credentials}
-                  presets={presets}
-                  onCredentialCreated={(c) =>
-                    setCatalog((cat) => ({ ...cat, credentials: [...cat.credentials, c] }))
-                  }
-                />
-              ) : (
-                <>
-                  <TemplateHints hints={hints} />
-                  <StepPanelFor
-                    node={selected}
+                <Problems problems={selected.data.problems} />
+                {CustomPanel ? (
+                  <CustomPanel
+                    api={api}
+                    flowId={flow.id}
+                    nodeId={selected.id}
+                    saved={savedIds.has(selected.id)}
+                    url={selected.data.url}
+                    config={selected.data.config}
                     onChange={(c) => updateConfig(selected.id, c)}
-                    ctx={{
-                      ...catalog,
-                      outgoing: edges
-                        .filter((e) => e.source === selected.id)
-                        .map((e) => ({ id: e.id, target: e.target, when: e.data?.when })),
-                      setWhen,
-                    }}
+                    credentials={catalog.credentials}
+                    presets={presets}
+                    onCredentialCreated={(c) =>
+                      setCatalog((cat) => ({ ...cat, credentials: [...cat.credentials, c] }))
+                    }
                   />
-                </>
-              )}
-            </div>
-          ) : (
-            <FlowSettingsPanel
-              name={name}
-              enabled={enabled}
-              settings={settings}
-              onName={(v) => {
-                setName(v);
-                setDirty(true);
-              }}
-              onEnabled={(v) => {
-                setEnabled(v);
-                setDirty(true);
-              }}
-              onSettings={(s) => {
-                setSettings(s);
-                setDirty(true);
-              }}
-            />
-          )}
-        </aside>
-      </div>
-      <ComponentPicker
-        open={pickerOpen}
-        onClose={() => setPickerOpen(false)}
-        onPick={(t) => {
-          setPickerOpen(false);
-          addNode(t);
-        }}
-      />
-    </section>
+                ) : (
+                  <>
+                    <TemplateHints hints={hints} />
+                    {selectedEntry ? (
+                      <NodeForm
+                        entry={selectedEntry}
+                        config={selected.data.config}
+                        onChange={(c) => updateConfig(selected.id, c)}
+                        ctx={{
+                          ...catalog,
+                          outgoing: edges
+                            .filter((e) => e.source === selected.id)
+                            .map((e) => ({ id: e.id, target: e.target, when: e.data?.when })),
+                          setWhen,
+                        }}
+                      />
+                    ) : (
+                      <p className="muted">This version of Hookflow does not know this node type.</p>
+                    )}
+                  </>
+                )}
+              </div>
+            ) : (
+              <FlowSettingsPanel
+                name={name}
+                enabled={enabled}
+                settings={settings}
+                onName={(v) => {
+                  setName(v);
+                  setDirty(true);
+                }}
+                onEnabled={(v) => {
+                  setEnabled(v);
+                  setDirty(true);
+                }}
+                onSettings={(s) => {
+                  setSettings(s);
+                  setDirty(true);
+                }}
+              />
+            )}
+          </aside>
+        </div>
+        <ComponentPicker
+          open={pickerOpen}
+          onClose={() => setPickerOpen(false)}
+          onPick={(t) => {
+            setPickerOpen(false);
+            addNode(t);
+          }}
+        />
+      </section>
+    </NodeCatalogProvider>
   );
 }
 
@@ -504,39 +535,30 @@ function onDragOver(e: DragEvent) {
   e.dataTransfer.dropEffect = 'move';
 }
 
-function StepPanelFor(props: { node: CanvasNode; onChange: (c: Config) => void; ctx: PanelContext }) {
-  const type = props.node.data.type;
-  if (type === 'webhook') return null;
-  const Panel = STEP_PANELS[type];
-  return <Panel config={props.node.data.config} onChange={props.onChange} ctx={props.ctx} />;
-}
-
 /** A place a node may write a value: `vars.<name>` or `flow.key.<name>`. */
 const VALUE_KEY = /^(vars|flow\.key)\.[A-Za-z_]/;
 
-/** What a template in this flow can name: the trigger's fields, variables set so far, step results. */
-function templateHints(nodes: CanvasNode[]): string[] {
+/**
+ * What a template in this flow can name: the trigger's fields (its own panel says which), the
+ * variables nodes set (a key of a key-value field, or a plain-text field, naming `vars.…` or
+ * `flow.key.…`), and what an action's result holds, as its catalog entry's output lists it.
+ */
+function templateHints(nodes: CanvasNode[], catalog: NodeCatalog): string[] {
   const out = new Set<string>(['${Webhook::Body}', '${Webhook::Method}']);
-  const source = { body: 'Body', query: 'Query', headers: 'Headers' } as const;
   for (const n of nodes) {
+    const entry = catalog.byType.get(n.data.type);
+    if (!entry) continue;
     const c = n.data.config;
-    if (n.data.type === 'webhook' && Array.isArray(c.parameters))
-      for (const p of c.parameters as { source: keyof typeof source; path: string }[]) {
-        if (!p.path) continue;
-        out.add(`\${Webhook::${source[p.source] ?? 'Body'}${p.path.startsWith('[') ? '' : '.'}${p.path}}`);
-      }
-    if (n.data.type === 'set' && c.values && typeof c.values === 'object')
-      for (const k of Object.keys(c.values)) if (VALUE_KEY.test(k)) out.add(`\${${k}}`);
-    if (
-      (n.data.type === 'transform' || n.data.type === 'webhook_call') &&
-      typeof c.into === 'string' &&
-      VALUE_KEY.test(c.into)
-    )
-      out.add(`\${${c.into}}`);
-    if (n.data.type === 'http' || n.data.type === 'webhook_call') {
-      out.add(`\${steps.${n.id}.status}`);
-      out.add(`\${steps.${n.id}.body}`);
+    if (entry.panel) for (const h of CUSTOM_PANELS[entry.panel]?.hints?.(c) ?? []) out.add(h);
+    for (const f of entry.fields) {
+      const v = c[f.key];
+      if (f.kind === 'key_value' && v && typeof v === 'object')
+        for (const k of Object.keys(v)) if (VALUE_KEY.test(k)) out.add(`\${${k}}`);
+      if (f.kind === 'text' && typeof v === 'string' && VALUE_KEY.test(v)) out.add(`\${${v}}`);
     }
+    // What an action's call answered (an HTTP request's status and body, say) is worth naming.
+    if (entry.category === 'action')
+      for (const name of outputNames(entry)) out.add(`\${steps.${n.id}.${name}}`);
   }
   out.add('${run.id}');
   return [...out];

@@ -1,54 +1,29 @@
-/** A node on the canvas: its id as the label, its kind, a one-line summary, and its problems. */
+/**
+ * A node on the canvas: its id as the label, its kind, a one-line summary, and its problems. What
+ * the kind is called, its colour, its summary and its handles come from the node catalog: a trigger
+ * takes no edge in, a terminal node none out, boolean edges leave from a true and a false handle.
+ */
 import { Handle, type NodeProps, Position } from '@xyflow/react';
 import { memo } from 'react';
-import { type CanvasNode, COMPONENT_BY_TYPE, type Config, type NodeType } from './document.ts';
-
-function summary(type: NodeType, c: Config): string {
-  const s = (v: unknown) => (typeof v === 'string' ? v : v === undefined ? '' : JSON.stringify(v));
-  switch (type) {
-    case 'webhook': {
-      const methods = Array.isArray(c.methods) ? c.methods.join(', ') : 'POST';
-      const mode = (c.response as { mode?: string } | undefined)?.mode ?? 'ack';
-      return `${methods} · answers ${mode}`;
-    }
-    case 'set':
-      return `${Object.keys((c.values as object) ?? {}).length} value(s)`;
-    case 'if':
-      return s(c.condition);
-    case 'switch':
-      return s(c.value);
-    case 'transform':
-      return `→ ${s(c.into)}`;
-    case 'http':
-      return `${s(c.method) || 'GET'} ${s(c.url)}`;
-    case 'webhook_call':
-      return c.endpoint_id ? `endpoint ${s(c.endpoint_id)}` : 'no endpoint chosen';
-    case 'emit':
-      return s(c.event_type);
-    case 'delay':
-      return c.until ? `until ${s(c.until)}` : `${Number(c.ms ?? 0) / 1000} s`;
-    case 'respond':
-      return `answers ${s(c.status) || '200'}`;
-    case 'fail':
-      return s(c.message);
-  }
-}
+import { kindClasses, summaryOf, useNodeCatalog } from './catalog.ts';
+import type { CanvasNode } from './document.ts';
 
 export const StepNode = memo(function StepNode({ id, data, selected }: NodeProps<CanvasNode>) {
-  const component = COMPONENT_BY_TYPE.get(data.type);
+  const entry = useNodeCatalog().byType.get(data.type);
   const hasProblems = data.problems.length > 0;
+  const summary = summaryOf(entry, data.config);
   return (
     <div
-      className={`step step-${data.type}${selected ? ' step-selected' : ''}${hasProblems ? ' step-invalid' : ''}`}
+      className={`step ${kindClasses('step', entry)}${selected ? ' step-selected' : ''}${hasProblems ? ' step-invalid' : ''}`}
       data-testid={`node-${id}`}
     >
-      {!component?.trigger && <Handle type="target" position={Position.Left} className="handle" />}
+      {!entry?.trigger && <Handle type="target" position={Position.Left} className="handle" />}
       <div className="step-head">
         <span className="step-id">{id}</span>
-        <span className="step-kind">{component?.label ?? data.type}</span>
+        <span className="step-kind">{entry?.label ?? data.type}</span>
       </div>
-      <div className="step-summary" title={summary(data.type, data.config)}>
-        {summary(data.type, data.config) || '\u00a0'}
+      <div className="step-summary" title={summary}>
+        {summary || '\u00a0'}
       </div>
       {hasProblems && (
         <ul className="step-problems" role="alert">
@@ -59,7 +34,7 @@ export const StepNode = memo(function StepNode({ id, data, selected }: NodeProps
           ))}
         </ul>
       )}
-      {data.type === 'if' ? (
+      {entry?.terminal ? null : entry?.edges === 'boolean' ? (
         <>
           <Handle
             type="source"
@@ -79,7 +54,7 @@ export const StepNode = memo(function StepNode({ id, data, selected }: NodeProps
           <span className="handle-label handle-label-false">false</span>
         </>
       ) : (
-        !component?.terminal && <Handle type="source" position={Position.Right} className="handle" />
+        <Handle type="source" position={Position.Right} className="handle" />
       )}
     </div>
   );

@@ -1,22 +1,12 @@
 /**
- * The flow document of docs/api.md §3.2 and the canvas's picture of it: the component catalog (what each
- * node type is for and the config a new one starts with), conversion between the API's
- * nodes/edges and React Flow's, and the next free id for a type (`set_1`, `set_2`, …).
+ * The flow document of docs/api.md §3.2 and the canvas's picture of it: conversion between the
+ * API's nodes/edges and React Flow's, and the next free id for a type (`set_1`, `set_2`, …).
  */
 import type { Edge, Node } from '@xyflow/react';
+import { type NodeCatalog, sourceHandleOf } from './catalog.ts';
 
-export type NodeType =
-  | 'webhook'
-  | 'set'
-  | 'if'
-  | 'switch'
-  | 'transform'
-  | 'http'
-  | 'webhook_call'
-  | 'emit'
-  | 'delay'
-  | 'respond'
-  | 'fail';
+/** A node type's name; what it is comes from the node catalog (catalog.ts). */
+export type NodeType = string;
 
 export type Config = Record<string, unknown>;
 
@@ -61,95 +51,11 @@ export type CanvasNode = Node<NodeData, 'step'>;
 export type EdgeData = { when?: boolean | string };
 export type CanvasEdge = Edge<EdgeData>;
 
-export type Component = {
-  type: NodeType;
-  label: string;
-  description: string;
-  /** Trigger: no incoming edges. */
-  trigger?: boolean;
-  /** Ends its branch: no outgoing edges. */
-  terminal?: boolean;
-  initial: () => Config;
-};
-
-export const COMPONENTS: Component[] = [
-  {
-    type: 'webhook',
-    label: 'Webhook',
-    description: 'Starts the flow when a request arrives at its URL',
-    trigger: true,
-    initial: () => ({ methods: ['POST'], auth: { type: 'none' }, parameters: [], response: { mode: 'ack' } }),
-  },
-  {
-    type: 'set',
-    label: 'Set values',
-    description: 'Assigns flow keys and variables',
-    initial: () => ({ values: { 'vars.value': '${Webhook::Body}' } }),
-  },
-  {
-    type: 'if',
-    label: 'If',
-    description: 'Branches on a condition: true or false',
-    initial: () => ({ condition: '${= Webhook::Body.amount > 100}' }),
-  },
-  {
-    type: 'switch',
-    label: 'Switch',
-    description: 'Branches on a value: one path per case',
-    initial: () => ({ value: '${Webhook::Body.type}' }),
-  },
-  {
-    type: 'transform',
-    label: 'Transform',
-    description: 'Computes a value with JSONata into a variable',
-    initial: () => ({ expression: 'Webhook::Body', into: 'vars.result' }),
-  },
-  {
-    type: 'http',
-    label: 'HTTP request',
-    description: 'Calls any HTTP API; the answer lands in steps.<id>',
-    initial: () => ({ method: 'GET', url: 'https://', headers: {}, timeout_ms: 15000 }),
-  },
-  {
-    type: 'webhook_call',
-    label: 'Call webhook',
-    description: 'Calls a configured outbound webhook mid-flow',
-    initial: () => ({ endpoint_id: '', params: ['call'] }),
-  },
-  {
-    type: 'emit',
-    label: 'Emit event',
-    description: 'Publishes an event to outbound subscribers',
-    initial: () => ({ event_type: 'order.created', data: '${Webhook::Body}' }),
-  },
-  {
-    type: 'delay',
-    label: 'Delay',
-    description: 'Waits (durably) for a time or until a moment',
-    initial: () => ({ ms: 60000 }),
-  },
-  {
-    type: 'respond',
-    label: 'Respond',
-    description: 'Answers the waiting caller (response mode "flow")',
-    terminal: false,
-    initial: () => ({ status: 200, content_type: 'application/json', headers: {}, body: { ok: true } }),
-  },
-  {
-    type: 'fail',
-    label: 'Fail',
-    description: 'Ends the run as failed with a message',
-    terminal: true,
-    initial: () => ({ message: 'Flow failed' }),
-  },
-];
-
-export const COMPONENT_BY_TYPE = new Map(COMPONENTS.map((c) => [c.type, c]));
-
 /** `type_<n>` with n one more than the highest already used for that type. */
 export function nextNodeId(type: NodeType, existing: Iterable<string>): string {
   let max = 0;
-  const re = new RegExp(`^${type}_(\\d+)$`);
+  const escaped = type.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const re = new RegExp(`^${escaped}_(\\d+)$`);
   for (const id of existing) {
     const m = re.exec(id);
     if (m) max = Math.max(max, Number(m[1]));
@@ -157,7 +63,7 @@ export function nextNodeId(type: NodeType, existing: Iterable<string>): string {
   return `${type}_${max + 1}`;
 }
 
-/** Handles out of an `if` node are named by the branch they start. */
+/** An edge's id: its ends, and its `when` (an If node's two edges to one node differ by it). */
 export function edgeId(e: DocEdge): string {
   return `${e.from}->${e.to}${e.when === undefined ? '' : `:${String(e.when)}`}`;
 }
@@ -167,7 +73,10 @@ export function edgeLabel(when: boolean | string | undefined): string | undefine
   return String(when);
 }
 
-export function toCanvas(doc: Pick<FlowDoc, 'nodes' | 'edges'>): {
+export function toCanvas(
+  doc: Pick<FlowDoc, 'nodes' | 'edges'>,
+  catalog: NodeCatalog,
+): {
   nodes: CanvasNode[];
   edges: CanvasEdge[];
 } {
@@ -182,7 +91,7 @@ export function toCanvas(doc: Pick<FlowDoc, 'nodes' | 'edges'>): {
     id: edgeId(e),
     source: e.from,
     target: e.to,
-    sourceHandle: types.get(e.from) === 'if' && typeof e.when === 'boolean' ? String(e.when) : null,
+    sourceHandle: sourceHandleOf(catalog.byType.get(types.get(e.from) ?? ''), e.when),
     label: edgeLabel(e.when),
     data: e.when === undefined ? {} : { when: e.when },
   }));
@@ -205,19 +114,4 @@ export function fromCanvas(nodes: CanvasNode[], edges: CanvasEdge[]): { nodes: D
       ...(e.data?.when === undefined ? {} : { when: e.data.when }),
     })),
   };
-}
-
-/** The `when` a new edge out of `source` starts with: the handle for `if`, a fresh case for `switch`. */
-export function initialWhen(
-  sourceType: NodeType | undefined,
-  sourceHandle: string | null | undefined,
-  existingWhens: (boolean | string | undefined)[],
-): boolean | string | undefined {
-  if (sourceType === 'if') return sourceHandle !== 'false';
-  if (sourceType === 'switch') {
-    let n = 1;
-    while (existingWhens.includes(`case_${n}`)) n++;
-    return `case_${n}`;
-  }
-  return undefined;
 }

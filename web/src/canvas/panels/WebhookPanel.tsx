@@ -11,7 +11,7 @@ import { useToast } from '../../toasts.tsx';
 import type { Config } from '../document.ts';
 import { BodyField, KeyValueEditor, NumberField, SelectField, TextField, Toggle } from './fields.tsx';
 import { type CredentialSummary, type PresetInfo, ProviderSection } from './ProviderSection.tsx';
-import { withOptional } from './StepPanels.tsx';
+import { withOptional } from './NodeForm.tsx';
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 /**
