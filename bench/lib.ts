@@ -165,8 +165,12 @@ function firstJsonLine<T>(child: ChildProcess, what: string): Promise<T> {
 }
 
 /** Runs one load job in a separate load-generator process and returns its result. */
-export async function runLoad(job: import('./loadgen.ts').LoadJob): Promise<import('./loadgen.ts').LoadResult> {
-  const h = await startHelper<import('./loadgen.ts').LoadResult>('loadgen.ts', { BENCH_LOAD: JSON.stringify(job) });
+export async function runLoad(
+  job: import('./loadgen.ts').LoadJob,
+): Promise<import('./loadgen.ts').LoadResult> {
+  const h = await startHelper<import('./loadgen.ts').LoadResult>('loadgen.ts', {
+    BENCH_LOAD: JSON.stringify(job),
+  });
   return h.info;
 }
 
@@ -233,26 +237,22 @@ export async function startHookflow(
   const [command, args] = opts.viaNpm
     ? ['npm', ['start', '--silent', '--', '--role', role]]
     : [process.execPath, [...profile, path.join(root, 'bin/hookflow.js'), 'start', '--role', role]];
-  const child: ChildProcess = spawn(
-    command,
-    args,
-    {
-      cwd: root,
-      env: {
-        ...process.env,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        DATA_DIR: dataDir,
-        LOG_LEVEL: 'warn',
-        HOOKFLOW_BOOTSTRAP_KEY: BENCH_KEY,
-        HOOKFLOW_SECRET_KEY: BENCH_SECRET_KEY,
-        HOOKFLOW_ALLOW_PRIVATE_TARGETS: '127.0.0.1/32',
-        DATABASE_URL: databaseUrl ?? '',
-        ...env,
-      },
-      stdio: ['ignore', opts.quiet ? 'ignore' : 'inherit', 'inherit'],
+  const child: ChildProcess = spawn(command, args, {
+    cwd: root,
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'warn',
+      HOOKFLOW_BOOTSTRAP_KEY: BENCH_KEY,
+      HOOKFLOW_SECRET_KEY: BENCH_SECRET_KEY,
+      HOOKFLOW_ALLOW_PRIVATE_TARGETS: '127.0.0.1/32',
+      DATABASE_URL: databaseUrl ?? '',
+      ...env,
     },
-  );
+    stdio: ['ignore', opts.quiet ? 'ignore' : 'inherit', 'inherit'],
+  });
   let healthyAfterMs = Number.NaN;
   for (let i = 0; ; i++) {
     try {

@@ -12,11 +12,13 @@
  *   3. delivery: 100k pre-made messages drained to the receiver — deliveries/s;
  *   4. a bare Node `http` server doing `JSON.parse` + 200 under the ingest load, and ingest as a
  *      ratio of it;
- *   5. memory: resident memory of `npm start` (npm + Hookflow) idle after the first start on an
+ *   5. (--only code) a code node: the end-to-end flow with a `code` node (JavaScript in the QuickJS sandbox,
+ *      console.log included) in place of the transform — the same two figures;
+ *   6. memory: resident memory of `npm start` (npm + Hookflow) idle after the first start on an
  *      empty DATA_DIR, after a restart, at its peak under the end-to-end load and idle after it; and
  *      the time from the first start to /healthz.
  *
- * Options: --json (write bench/results/<date>.json), --only ingest,e2e,delivery,bare,memory,
+ * Options: --json (write bench/results/<date>.json), --only ingest,e2e,code,delivery,bare,memory,
  * --scale (2 API + 2 worker processes; needs DATABASE_URL), --seconds N (10), --connections N (50),
  * --rate N (1000), --messages N (100000). BENCH_PROFILE=dir writes V8 CPU profiles of Hookflow.
  */
@@ -305,6 +307,28 @@ const E2E_FLOW = {
   ],
 };
 
+/** The end-to-end flow with a code node (QuickJS sandbox) doing the transform's work. */
+const CODE_FLOW = {
+  ...E2E_FLOW,
+  name: 'bench code node',
+  nodes: [
+    ...E2E_FLOW.nodes.filter((n) => n.id !== 'transform_1'),
+    {
+      id: 'code_1',
+      type: 'code',
+      config: {
+        source:
+          'const items = input.Webhook.Body.order.items;\nconst sum = items.reduce((s, i) => s + i.qty * i.price, 0);\nconsole.log("items", items.length);\nreturn { sum, count: items.length };',
+        into: 'vars.sum',
+      },
+    },
+  ],
+  edges: [
+    ...E2E_FLOW.edges.filter((e) => e.to !== 'transform_1'),
+    { from: 'if_1', to: 'code_1', when: true },
+  ],
+};
+
 /**
  * The benches send everything to one receiver, so its endpoint gets room for 200 attempts at once
  * (the default, 10 per process, is for a receiver you do not know; docs/api.md §5.7). A user
@@ -312,11 +336,15 @@ const E2E_FLOW = {
  */
 const BENCH_MAX_IN_FLIGHT = 200;
 
-async function benchEndToEnd(receiver: Receiver) {
+async function benchEndToEnd(
+  receiver: Receiver,
+  variant: { flow: object; what: string } = { flow: E2E_FLOW, what: 'end to end' },
+) {
   const store = await prepareStore();
   const procs = await startMany(store, scale ? ['api', 'api', 'worker', 'worker'] : ['all']);
   const apis = procs.slice(0, scale ? 2 : 1);
   const where = scale ? ', 2 API + 2 worker processes' : '';
+  const what = variant.what;
   try {
     const ep = await apis[0].api('POST', '/api/v1/endpoints', {
       name: 'bench receiver',
@@ -327,7 +355,7 @@ async function benchEndToEnd(receiver: Receiver) {
     });
     if (!ep.signing_secret) throw new Error(`endpoint not created: ${JSON.stringify(ep)}`);
     await receiver.secret(ep.signing_secret);
-    const flow = await apis[0].api('POST', '/api/v1/flows', E2E_FLOW);
+    const flow = await apis[0].api('POST', '/api/v1/flows', variant.flow);
     if (!flow.id) throw new Error(`flow not created: ${JSON.stringify(flow)}`);
     const urls = hookUrls(flow, apis);
 
@@ -349,7 +377,7 @@ async function benchEndToEnd(receiver: Receiver) {
     const lost = fixed.ok - fs.count;
     if (lost > 0 || fs.badSignatures) failed = true;
     rows.push({
-      measure: `end to end at ${rate.toLocaleString('en')}/s offered${where}`,
+      measure: `${what} at ${rate.toLocaleString('en')}/s offered${where}`,
       value: fs.count / ((Math.max(fs.last, fixed.endedAt) - fixed.startedAt) / 1000),
       unit: 'events/s',
       p50: fs.p50,
@@ -370,7 +398,7 @@ async function benchEndToEnd(receiver: Receiver) {
     if (mlost > 0 || ms.badSignatures) failed = true;
     const sustained = ms.count / ((ms.last - max.startedAt) / 1000);
     rows.push({
-      measure: `end to end, sustained (${connections} conn, unlimited)${where}`,
+      measure: `${what}, sustained (${connections} conn, unlimited)${where}`,
       value: sustained,
       unit: 'events/s',
       p50: ms.p50,
@@ -560,6 +588,7 @@ async function main() {
     if (only.has('ingest')) await benchIngest();
     if (only.has('bare')) await benchBare();
     if (only.has('e2e')) await benchEndToEnd(receiver);
+    if (only.has('code')) await benchEndToEnd(receiver, { flow: CODE_FLOW, what: 'code node flow' });
     if (only.has('delivery')) await benchDelivery(receiver);
     if (only.has('memory')) await benchMemory(receiver);
   } finally {

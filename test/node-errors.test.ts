@@ -144,6 +144,29 @@ describe('retries and error paths', () => {
     expect(calls('/flaky')).toBe(3);
   });
 
+  it('a run woken many times by back-offs is not taken for one that keeps crashing its worker', async () => {
+    failuresLeft.set('/many1', 5);
+    failuresLeft.set('/many2', 5);
+    const retry = { max_attempts: 6, backoff_ms: 0 };
+    const f = await create(
+      [
+        { id: 'http_1', type: 'http', config: { url: `${receiver.url}/many1` }, retry },
+        { id: 'http_2', type: 'http', config: { url: `${receiver.url}/many2` }, retry },
+      ],
+      [
+        { from: 'webhook_1', to: 'http_1' },
+        { from: 'http_1', to: 'http_2' },
+      ],
+    );
+    const done = await ended(await start(f));
+    expect(done.error).toBeNull();
+    expect(done.status).toBe('succeeded');
+    expect(node(done, 'http_1').attempts).toHaveLength(6);
+    expect(node(done, 'http_2').attempts).toHaveLength(6);
+    // Ten sleeps and wake-ups, one worker attempt.
+    expect(done.attempts).toBe(1);
+  });
+
   it('after the last attempt the run fails with the node named, as without retries', async () => {
     const f = await create(
       [

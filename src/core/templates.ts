@@ -35,6 +35,8 @@ export type TemplateContext = {
   tenant?: { id?: string };
   /** The event being delivered (endpoint body templates): event_type, event_time, current_context, data. */
   event?: Record<string, unknown>;
+  /** Inside a loop body: the item and its index. */
+  loop?: { item?: unknown; index?: number };
   /** On an error branch (`on_error: "branch"`): the error handled, `{message, node_id}`. */
   error?: { message: string; node_id: string };
 };

@@ -18,7 +18,9 @@ import type { ExecutionPlan } from '../core/flowGraph.ts';
 import { edgeTaken } from '../core/flowGraph.ts';
 import type { TemplateContext } from '../core/templates.ts';
 import type { OutboundRequest, OutboundResponse } from '../delivery/httpClient.ts';
+import type { CodeJob, CodeResult } from '../nodes/code/sandbox.ts';
 import { getNodeDefinition } from '../nodes/index.ts';
+import { NodeFailure } from '../nodes/util.ts';
 
 export type NodeStatus = 'succeeded' | 'failed' | 'skipped' | 'waiting';
 
@@ -40,6 +42,8 @@ export type NodeRecord = {
   wait?: 'retry';
   /** A failure the flow handled (`on_error`): the run went on along the normal or the error edges. */
   handled?: 'continue' | 'branch';
+  /** What a code node's console printed. */
+  logs?: string[];
 };
 
 export type RunResponse = { status: number; headers: Record<string, string>; body: string };
@@ -100,6 +104,8 @@ export type EngineEffects = {
     tenantId: string,
     id: string,
   ): Promise<{ type: string; data: Record<string, unknown> } | undefined>;
+  /** Runs a code node's JavaScript in the sandbox (src/nodes/code/sandbox.ts); never rejects. */
+  runCode(tenantId: string, job: CodeJob): Promise<CodeResult>;
   /** Persists progress; false when the run is no longer this worker's (cancelled, lease lost). */
   checkpoint(state: RunState, opts: { events: PendingEvent[]; sleepUntilMs?: number }): Promise<boolean>;
 };
@@ -236,6 +242,7 @@ export async function advanceRun(
         finished_at: iso(finishedMs),
         input: step.input,
         output: step.output,
+        ...(step.logs?.length ? { logs: step.logs } : {}),
         ...(existing?.attempts?.length
           ? {
               attempts: [
@@ -248,6 +255,7 @@ export async function advanceRun(
       if (step.checkpoint && !(await checkpoint())) return { kind: 'abandoned' };
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
+      const extra = err instanceof NodeFailure && err.record?.logs?.length ? { logs: err.record.logs } : {};
       const nowMs = effects.now();
       const attempts = [
         ...(existing?.attempts ?? []),
@@ -256,7 +264,10 @@ export async function advanceRun(
       const retry = node.retry;
       if (retry && attempts.length < retry.max_attempts) {
         // Back off durably, like a delay: the run sleeps in the database until the next attempt.
-        const backoff = Math.min(retry.max_backoff_ms, retry.backoff_ms * retry.factor ** (attempts.length - 1));
+        const backoff = Math.min(
+          retry.max_backoff_ms,
+          retry.backoff_ms * retry.factor ** (attempts.length - 1),
+        );
         put({
           id: node.id,
           type: node.type,
@@ -277,6 +288,7 @@ export async function advanceRun(
         started_at: existing?.started_at ?? iso(startedMs),
         finished_at: iso(nowMs),
         error: message,
+        ...extra,
         ...(retry || onError !== 'fail' ? { attempts } : {}),
         ...(onError !== 'fail' ? { handled: onError } : {}),
       });

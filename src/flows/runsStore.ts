@@ -335,7 +335,10 @@ export async function claimRuns(db: Kysely<DB>, opts: ClaimOptions): Promise<Cla
     const lockedUntil = new Date(now.getTime() + opts.leaseMs);
     const updated = await sql<ClaimedRun>`/* prepared */
       update runs r set status = 'running', locked_until = ${lockedUntil}, locked_by = ${opts.workerId},
-        attempts = r.attempts + 1, started_at = coalesce(r.started_at, ${now})
+        -- A worker's attempt is counted when the run starts and when it is taken over from a worker
+        -- that held it (and died); waking from a sleep (delay, retry back-off) is not a new attempt.
+        attempts = r.attempts + case when r.locked_by is null and r.attempts > 0 then 0 else 1 end,
+        started_at = coalesce(r.started_at, ${now})
       from unnest(${chosen.map((c) => c.tenant_id)}::text[], ${chosen.map((c) => c.id)}::text[]) as c(tenant_id, id)
       where r.tenant_id = c.tenant_id and r.id = c.id
       returning r.tenant_id, r.id, r.flow_id, r.trigger_node_id, r.trigger, r.nodes, r.vars, r.flow_key,

@@ -4,6 +4,7 @@
  * produce, in the same transaction). Woken by NOTIFY on new runs, with a polling fallback that also
  * picks up delayed runs coming due and runs whose lease ran out because their worker died.
  */
+import { CodeSandbox } from '../nodes/code/sandbox.ts';
 import { hostname } from 'node:os';
 import { newId } from '../core/ids.ts';
 import { Wakeable } from '../core/wakeable.ts';
@@ -93,6 +94,8 @@ export type RunWorkerOptions = {
   secretKey: Buffer;
   client: OutboundClient;
   webhookCall: EngineEffects['webhookCall'];
+  /** Where code nodes run (QuickJS on worker threads); by default the worker's own, closed on stop. */
+  sandbox?: CodeSandbox;
   /** Called after a run's end is committed (notifications). Must not throw. */
   onRunFinished?: (run: FinishedRun) => void;
   /** Run ends by status and duration (for /metrics). */
@@ -119,6 +122,7 @@ export class RunWorker {
   /** webhook.received and run.started are written only when some endpoint takes them. */
   private readonly subscriptions: SubscriptionCache;
   private readonly now: () => number;
+  private readonly sandbox: CodeSandbox;
   private readonly inFlight = new Map<string, Promise<void>>();
   private stopping = false;
   private loopDone?: Promise<void>;
@@ -139,6 +143,7 @@ export class RunWorker {
     this.now = opts.now ?? Date.now;
     this.plans = new FlowPlanCache(opts.database, 30_000, this.now);
     this.subscriptions = new SubscriptionCache(opts.database, 30_000, this.now);
+    this.sandbox = opts.sandbox ?? new CodeSandbox();
   }
 
   get leaseMs(): number {
@@ -272,6 +277,7 @@ export class RunWorker {
     await this.unlisten?.();
     await this.plans.stop();
     await this.subscriptions.stop();
+    if (!this.opts.sandbox) await this.sandbox.close();
   }
 
   /** Look for due work now (new runs, a fake clock moved forward). */
@@ -414,6 +420,7 @@ export class RunWorker {
       now: this.now,
       http: (req) => client.request(req),
       webhookCall: this.opts.webhookCall,
+      runCode: (tenantId, job) => this.sandbox.run(tenantId, job),
       credential: (tenantId, id) => loadCredential(database, secretKey, tenantId, id),
       checkpoint: (state, { events, sleepUntilMs }) =>
         this.write(

@@ -5,6 +5,7 @@
  * one folder here and its test.
  */
 import type { NodeCatalogEntry, NodeDefinition } from './types.ts';
+import { codeNode } from './code/index.ts';
 import { delayNode } from './delay/index.ts';
 import { emitNode } from './emit/index.ts';
 import { failNode } from './fail/index.ts';
@@ -24,6 +25,7 @@ const DEFINITIONS: readonly NodeDefinition[] = [
   ifNode,
   switchNode,
   transformNode,
+  codeNode,
   httpNode,
   webhookCallNode,
   emitNode,

@@ -18,13 +18,14 @@ const fieldKeys = (fields: FieldSpec[]): string[] =>
   );
 
 describe('node registry', () => {
-  it('lists the eleven node types in palette order, the webhook trigger first', () => {
+  it('lists the twelve node types in palette order, the webhook trigger first', () => {
     expect(NODE_TYPES).toEqual([
       'webhook',
       'set',
       'if',
       'switch',
       'transform',
+      'code',
       'http',
       'webhook_call',
       'emit',

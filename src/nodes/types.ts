@@ -14,6 +14,7 @@ export type FieldSpec = {
   label: string;
   /**
    * template: a string whose `${…}` are rendered; text: a plain string; jsonata: an expression;
+   * code: JavaScript source (a code editor, with the run's input shape shown);
    * number; boolean (a switch); select (one of `options`); checkboxes (a list of `options`);
    * key_value (an object of templates); body (JSON or text); credential (a credential id, of
    * `credential_types`); endpoint (an outbound endpoint id); event_type (a name, with the catalog's
@@ -23,6 +24,7 @@ export type FieldSpec = {
     | 'template'
     | 'text'
     | 'jsonata'
+    | 'code'
     | 'number'
     | 'boolean'
     | 'select'
@@ -84,7 +86,7 @@ export type ConfigProblem = { field: string; msg: string };
 
 /** What an executor returns: done (with what to record), asleep until a time, or a failed run. */
 export type StepResult =
-  | { kind: 'done'; input?: unknown; output?: unknown; checkpoint?: boolean }
+  | { kind: 'done'; input?: unknown; output?: unknown; checkpoint?: boolean; logs?: string[] }
   | { kind: 'sleep'; input?: unknown; untilMs: number }
   | { kind: 'fail'; input?: unknown; message: string };
 

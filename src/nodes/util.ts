@@ -5,8 +5,15 @@ import { renderDeep, type TemplateContext } from '../core/templates.ts';
 import type { OutboundResponse } from '../delivery/httpClient.ts';
 import type { RunState } from '../flows/engine.ts';
 
-/** A node's own failure: its message becomes the node's error. */
-export class NodeFailure extends Error {}
+/** A node's own failure: its message becomes the node's error; `record` goes on the node record (logs). */
+export class NodeFailure extends Error {
+  constructor(
+    message: string,
+    readonly record?: { logs?: string[] },
+  ) {
+    super(message);
+  }
+}
 
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 

@@ -13,7 +13,11 @@
  *    are accepted at once. Meanwhile B's flow-mode webhook (webhook → respond) gets 5 requests/s for
  *    10 s: every one must be answered 200 by the respond node, p99 under 500 ms.
  *
- * Drills 1 and 2 first warm the process up with a third tenant (see warmUp); drill 3 warms B's flow.
+ * 4. A's code nodes loop forever (time limit 5 s) or allocate without end (memory bombs); 24 runs of
+ *    them are accepted at once. Meanwhile B's flow-mode webhook runs a code node and answers with its
+ *    result, 5 requests/s for 10 s: every one answered 200 with the right sum, p99 under 500 ms.
+ *
+ * Drills 1 and 2 first warm the process up with a third tenant (see warmUp); drills 3 and 4 warm B's flow.
  * Every address is 127.0.0.1. Figures are printed (one line per drill) before they are asserted,
  * so a failing drill still shows what it measured. ISOLATION_DRAIN_MS (default 30000) is how long
  * drills 1 and 2 wait after publishing for B's last deliveries — raise it by hand to see when (if)
@@ -389,6 +393,113 @@ describe('tenant isolation', () => {
     expect(aOpenAtLastSend, "A's calls still hanging at B's last request").toBeGreaterThan(0);
     // What the drill is about.
     expect.soft(good, "B's requests answered 200 by the respond node").toBe(B_REQUESTS);
+    expect.soft(percentile(times, 99), "B's answer time p99 (ms)").toBeLessThan(ANSWER_P99_LIMIT_MS);
+  }, 120_000);
+
+  it("code of one tenant that loops forever or bombs its memory does not delay another tenant's code and answers", async () => {
+    const hookflow = await startHookflow();
+    const a = await createTenant(hookflow, 'tenant-a');
+    const b = await createTenant(hookflow, 'tenant-b');
+    const codeFlow = async (
+      tenant: typeof a,
+      name: string,
+      source: string,
+      extra: Record<string, unknown>,
+      mode: string,
+    ) => {
+      const res = await tenant.api('POST', '/api/v1/flows', {
+        name,
+        nodes: [
+          { id: 'webhook_1', type: 'webhook', config: { methods: ['POST'], response: { mode } } },
+          { id: 'code_1', type: 'code', config: { source, ...extra } },
+          ...(mode === 'flow'
+            ? [{ id: 'respond_1', type: 'respond', config: { status: 200, body: '${steps.code_1}' } }]
+            : []),
+        ],
+        edges: [
+          { from: 'webhook_1', to: 'code_1' },
+          ...(mode === 'flow' ? [{ from: 'code_1', to: 'respond_1' }] : []),
+        ],
+      });
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      return res.body.webhooks[0].url as string;
+    };
+    const spin = await codeFlow(a, 'spins', 'while (true) {}', { timeout_ms: 5000 }, 'ack');
+    const bomb = await codeFlow(
+      a,
+      'bombs',
+      'const a = []; while (true) a.push(new Array(1e5).fill(a.length));',
+      { timeout_ms: 5000, memory_mb: 64 },
+      'ack',
+    );
+    const hookB = await codeFlow(
+      b,
+      'sums',
+      'const n = input.Webhook.Body.n; let s = 0; for (let i = 1; i <= 1000; i++) s += i; return { ok: true, n, sum: s };',
+      {},
+      'flow',
+    );
+
+    type Answer = { n: number; ms: number; status: number; ok: boolean };
+    const callB = async (n: number): Promise<Answer> => {
+      const sentAt = Date.now();
+      try {
+        const res = await fetch(hookB, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ n }),
+          signal: AbortSignal.timeout(40_000),
+        });
+        const body = (await res.json().catch(() => undefined)) as any;
+        return {
+          n,
+          ms: Date.now() - sentAt,
+          status: res.status,
+          ok: body?.ok === true && body?.n === n && body?.sum === 500500,
+        };
+      } catch {
+        return { n, ms: Number.POSITIVE_INFINITY, status: 0, ok: false };
+      }
+    };
+    const warm = await callB(-1);
+    expect(warm, 'warm-up call to B').toMatchObject({ status: 200, ok: true });
+
+    const loadA = await Promise.all([
+      sendLoad({ url: () => spin, count: 16, concurrency: 8, deadlineMs: 30_000 }),
+      sendLoad({ url: () => bomb, count: 8, concurrency: 8, deadlineMs: 30_000 }),
+    ]);
+    const acceptedA = loadA.flatMap((l) => l.outcomes).filter((o) => o.status === 200).length;
+    expect(acceptedA, "A's runs accepted").toBe(24);
+    await sleep(300); // A's code is running now
+
+    const answers: Promise<Answer>[] = [];
+    const startedAt = Date.now();
+    for (let i = 0; i < B_REQUESTS; i++) {
+      const due = startedAt + i * B_INTERVAL_MS;
+      if (due > Date.now()) await sleep(due - Date.now());
+      answers.push(callB(i));
+    }
+    const results = await Promise.all(answers);
+    const times = results.map((r) => r.ms).sort((x, y) => x - y);
+    const good = results.filter((r) => r.status === 200 && r.ok).length;
+    // A's runs: still busy in the sandbox, or failed with the limit's message — never succeeded.
+    const runsA = (await a.api('GET', '/api/v1/runs?limit=100')).body.data as {
+      status: string;
+      error: string | null;
+    }[];
+    const failedA = runsA.filter((r) => r.status === 'failed');
+    console.log(
+      `isolation/runaway code [${DB}]: B answered ${good}/${B_REQUESTS} with its code's sum, answer time ${figures(times)} ` +
+        `(warm-up ${fmtMs(warm.ms)}); A: ${acceptedA} runs accepted, ${failedA.length} failed by B's last answer ` +
+        `(${[...new Set(failedA.map((r) => r.error))].join(' | ')})`,
+    );
+    expect(
+      runsA.some((r) => r.status === 'succeeded'),
+      "A's runaway code never succeeds",
+    ).toBe(false);
+    for (const r of failedA)
+      expect(r.error).toMatch(/Code ran longer than 5000 ms|Code used more than its 64 MB of memory/);
+    expect.soft(good, "B's requests answered 200 with the code's result").toBe(B_REQUESTS);
     expect.soft(percentile(times, 99), "B's answer time p99 (ms)").toBeLessThan(ANSWER_P99_LIMIT_MS);
   }, 120_000);
 });

@@ -40,6 +40,7 @@ export function testEffects(over: Partial<EngineEffects> = {}): EngineEffects {
     now: () => Date.parse('2026-12-01T12:00:00Z'),
     http: (req) => client.request(req),
     webhookCall: refuse('outbound endpoint'),
+    runCode: refuse('code sandbox'),
     credential: async () => undefined,
     checkpoint: refuse('checkpoint'),
     ...over,

@@ -3,7 +3,8 @@
  * with a worker: a flow built by dragging components and connecting them answers real requests;
  * the URL copies; a sample listened for is captured and its fields become parameters whose
  * Required toggle makes the inbound endpoint refuse requests without them; the API's validation
- * errors land on the node they name; every node type has its panel, built from the node catalog.
+ * errors land on the node they name; every node type has its panel, built from the node catalog;
+ * a node's retries and error path are set in its panel and its "error" dot draws the error edge.
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -83,8 +84,8 @@ describe('Flow canvas in Chromium', () => {
     );
   };
 
-  /** Drags from a node's source handle (an If node's "true" or "false") to another node with the mouse. */
-  const connect = async (page: Page, from: string, to: string, handle?: 'true' | 'false') => {
+  /** Drags from a node's source handle (an If node's "true" or "false", an "error" one) to another node with the mouse. */
+  const connect = async (page: Page, from: string, to: string, handle?: 'true' | 'false' | 'error') => {
     const source = node(page, from)
       .locator(
         handle ? `.react-flow__handle.source[data-handleid="${handle}"]` : '.react-flow__handle.source',
@@ -466,6 +467,107 @@ describe('Flow canvas in Chromium', () => {
       const small = await finished(await post(5));
       expect(small.status).toBe('failed');
       expect(small.error).toContain('too small');
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'retries and "Take the error path" set in the panel are saved on the node, its "error" dot draws the error edge, and a reload shows them again',
+    async () => {
+      const flow = await createFlow({
+        name: 'Stock check',
+        nodes: [
+          { id: 'webhook_1', type: 'webhook', position: { x: 0, y: 0 }, config: { methods: ['POST'] } },
+          {
+            id: 'http_1',
+            type: 'http',
+            position: { x: 260, y: 0 },
+            config: { method: 'GET', url: 'https://stock.example.com/items' },
+          },
+          {
+            id: 'set_1',
+            type: 'set',
+            position: { x: 540, y: 160 },
+            config: { values: { 'vars.out': true } },
+          },
+        ],
+        edges: [{ from: 'webhook_1', to: 'http_1' }],
+      });
+      const errorDot = (page: Page) =>
+        node(page, 'http_1').locator('.react-flow__handle.source[data-handleid="error"]');
+      const page = await openCanvas('Stock check');
+      await node(page, 'http_1').click();
+      const section = inspector(page, 'http_1').getByRole('region', { name: 'Errors and retries' });
+      // One attempt and "Fail the run" until changed: no back-off fields, no error dot.
+      expect(await section.getByLabel('Retries', { exact: true }).inputValue()).toBe('1');
+      expect(await section.getByLabel('First wait (ms)').count()).toBe(0);
+      expect(await section.getByLabel('On error').inputValue()).toBe('fail');
+      expect(await errorDot(page).count()).toBe(0);
+
+      await section.getByLabel('Retries', { exact: true }).fill('3');
+      await shown(section.getByText('Waits 1 s, 2 s between attempts', { exact: true }));
+      await section.getByLabel('First wait (ms)').fill('500');
+      await shown(section.getByText('Waits 500 ms, 1 s between attempts', { exact: true }));
+      await section.getByLabel('On error').selectOption({ label: 'Take the error path' });
+      await shown(errorDot(page));
+      await shown(node(page, 'http_1').getByText('error', { exact: true }));
+      await connect(page, 'http_1', 'set_1', 'error');
+      await shown(page.locator('.react-flow__edge-text', { hasText: 'error' }));
+      await screenshot(page, 'canvas-error-path');
+      await save(page);
+
+      const saved = await getFlow(flow.id);
+      const http = saved.nodes.find((n: { id: string }) => n.id === 'http_1');
+      expect(http.retry).toEqual({ max_attempts: 3, backoff_ms: 500, factor: 2, max_backoff_ms: 600000 });
+      expect(http.on_error).toBe('branch');
+      expect(saved.edges).toEqual([
+        { from: 'webhook_1', to: 'http_1' },
+        { from: 'http_1', to: 'set_1', when: 'error' },
+      ]);
+      // Nodes the panel did not touch carry neither key.
+      for (const n of saved.nodes.filter((x: { id: string }) => x.id !== 'http_1')) {
+        expect(n.retry).toBeUndefined();
+        expect(n.on_error).toBeUndefined();
+      }
+
+      // Reloaded: the same settings, and the error edge leaves the error dot.
+      await page.reload();
+      await shown(node(page, 'http_1'));
+      await shown(errorDot(page));
+      const edgeLabel = page.locator('.react-flow__edge-text', { hasText: 'error' });
+      await shown(edgeLabel);
+      const dot = (await errorDot(page).boundingBox())!;
+      const path = (await page
+        .locator('.react-flow__edge')
+        .filter({ has: edgeLabel })
+        .locator('.react-flow__edge-path')
+        .boundingBox())!;
+      expect(Math.abs(path.y - (dot.y + dot.height / 2))).toBeLessThan(4);
+      await node(page, 'http_1').click();
+      const again = inspector(page, 'http_1').getByRole('region', { name: 'Errors and retries' });
+      expect(await again.getByLabel('Retries', { exact: true }).inputValue()).toBe('3');
+      expect(await again.getByLabel('First wait (ms)').inputValue()).toBe('500');
+      expect(await again.getByLabel('Factor').inputValue()).toBe('2');
+      expect(await again.getByLabel('Longest wait (ms)').inputValue()).toBe('600000');
+      expect(await again.getByLabel('On error').inputValue()).toBe('branch');
+      // Saved again as loaded, the document is unchanged.
+      await page.getByRole('button', { name: 'Save', exact: true }).click();
+      await shown(page.getByText('Flow “Stock check” saved'));
+      const resaved = await getFlow(flow.id);
+      expect(resaved.version).toBe(saved.version + 1);
+      expect(resaved.nodes).toEqual(saved.nodes);
+      expect(resaved.edges).toEqual(saved.edges);
+
+      // Away from "Take the error path", the error edge stays (and says so); the save is refused on the node.
+      await again.getByLabel('On error').selectOption({ label: 'Fail the run' });
+      await shown(again.getByText(/An error connection still leaves this node/));
+      await expect(page.locator('.react-flow__edge').count()).resolves.toBe(2);
+      await shown(errorDot(page));
+      await page.getByRole('button', { name: 'Save', exact: true }).click();
+      const problem = node(page, 'http_1').getByRole('alert');
+      await shown(problem);
+      expect(await problem.textContent()).toContain('edges[1].when');
+      expect((await getFlow(flow.id)).version).toBe(resaved.version);
     },
     TEST_TIMEOUT_MS,
   );

@@ -2,7 +2,8 @@
  * The Runs screens in a real browser (Chromium, see helpers/chromium.ts) against a real Hookflow app with flow and
  * delivery workers on 127.0.0.1: runs started by real webhook requests are listed and filtered;
  * a run's detail shows the trigger request, each step's input, output and error, its error, Rerun
- * and Cancel; the outbound message a run caused is shown with its attempts at a real receiver.
+ * and Cancel; the outbound message a run caused is shown with its attempts at a real receiver; a
+ * node's own attempts (its retries), its wait for the next one and a failure the flow handled.
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +13,13 @@ import { launchChromium, openSignedIn, requireBuiltUi, screenshot, shown } from 
 
 const TEST_TIMEOUT_MS = 90_000;
 
-type Node = { id: string; type: string; config: Record<string, unknown> };
+type Node = {
+  id: string;
+  type: string;
+  config: Record<string, unknown>;
+  retry?: Record<string, number>;
+  on_error?: 'fail' | 'continue' | 'branch';
+};
 
 /** A flow of a webhook trigger (POST) followed by `steps`, one after the other (an `if` goes on when true). */
 function chainFlow(name: string, steps: Node[], settings: Record<string, unknown> = {}) {
@@ -73,7 +80,7 @@ describe('Runs screens in Chromium', () => {
     return page;
   };
 
-  const createFlow = async (doc: ReturnType<typeof chainFlow>) => {
+  const createFlow = async (doc: ReturnType<typeof chainFlow> | Record<string, unknown>) => {
     const r = await t.api('POST', '/api/v1/flows', doc);
     expect(r.status, JSON.stringify(r.body)).toBe(201);
     return r.body as { id: string; name: string; webhooks: { url: string }[] };
@@ -324,6 +331,143 @@ describe('Runs screens in Chromium', () => {
       const stored = (await t.api('GET', `/api/v1/runs/${runId}`)).body;
       expect(stored.status).toBe('cancelled');
       expect(stored.nodes.some((n: { id: string }) => n.id === 'set_1')).toBe(false);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'a node that keeps failing lists each attempt, and a failure the flow handled is shown as handled, not as the run failing',
+    async () => {
+      receiver.handler = (_req, res) => {
+        res.statusCode = 503;
+        res.end('stock service down');
+      };
+      const continued = await createFlow(
+        chainFlow('Stock, carry on', [
+          {
+            id: 'http_1',
+            type: 'http',
+            config: { method: 'GET', url: `${receiver.url}/stock` },
+            retry: { max_attempts: 2, backoff_ms: 0 },
+            on_error: 'continue',
+          },
+          { id: 'set_1', type: 'set', config: { values: { 'vars.stock_error': '${steps.http_1.error}' } } },
+        ]),
+      );
+      const branched = await createFlow({
+        name: 'Stock, error path',
+        nodes: [
+          { id: 'webhook_1', type: 'webhook', position: { x: 0, y: 0 }, config: { methods: ['POST'] } },
+          {
+            id: 'http_1',
+            type: 'http',
+            config: { method: 'GET', url: `${receiver.url}/stock` },
+            on_error: 'branch',
+          },
+          { id: 'set_1', type: 'set', config: { values: { 'vars.handled': '${error.node_id}' } } },
+        ],
+        edges: [
+          { from: 'webhook_1', to: 'http_1' },
+          { from: 'http_1', to: 'set_1', when: 'error' },
+        ],
+      });
+      const first = await trigger(continued, { n: 1 });
+      const second = await trigger(branched, { n: 2 });
+      const stored = await runReaches(first, 'succeeded');
+      await runReaches(second, 'succeeded');
+      expect(stored.nodes.find((n: { id: string }) => n.id === 'http_1')).toMatchObject({
+        status: 'failed',
+        handled: 'continue',
+        attempts: [{ error: expect.stringContaining('503') }, { error: expect.stringContaining('503') }],
+      });
+
+      const page = await runPage(first);
+      const http = page.locator('li[data-node-id="http_1"]');
+      const attempts = http.getByRole('list', { name: 'http_1 attempts' }).getByRole('listitem');
+      await expect.poll(() => attempts.count()).toBe(2);
+      const port = new URL(receiver.url).port;
+      expect(await attempts.nth(0).textContent()).toMatch(
+        new RegExp(`^Attempt 1 — failed: GET 127\\.0\\.0\\.1:${port}/stock answered 503 — \\S`),
+      );
+      expect(await attempts.nth(1).textContent()).toMatch(/^Attempt 2 — failed: GET .* answered 503 — \S/);
+      expect(await http.locator('summary .badge').textContent()).toBe('failed');
+      await shown(http.locator('summary').getByText('— handled: continued', { exact: true }));
+      await shown(http.getByText('The flow handled this failure: the run went on along the normal path.'));
+      expect(await page.getByLabel('http_1 error').textContent()).toContain('answered 503');
+      // The run itself succeeded: no run error, and the next step ran with the message.
+      expect(await page.locator('.run-summary .badge').first().textContent()).toBe('succeeded');
+      expect(await page.getByLabel('Run error').count()).toBe(0);
+      expect(await page.locator('li[data-node-id="set_1"] summary .badge').textContent()).toBe('succeeded');
+      expect(await page.getByRole('figure', { name: 'Variables' }).textContent()).toContain('answered 503');
+      await screenshot(page, 'run-detail-handled');
+
+      await page.goto(`${t.url}/runs/${second}`);
+      await shown(page.getByRole('heading', { name: `Run ${second}`, level: 1 }));
+      const branchedHttp = page.locator('li[data-node-id="http_1"]');
+      await shown(
+        branchedHttp.locator('summary').getByText('— handled: took the error path', { exact: true }),
+      );
+      const one = branchedHttp.getByRole('list', { name: 'http_1 attempts' }).getByRole('listitem');
+      await expect.poll(() => one.count()).toBe(1);
+      expect(await one.nth(0).textContent()).toMatch(/^Attempt 1 — failed: GET .* answered 503/);
+      expect(await page.locator('li[data-node-id="set_1"] summary .badge').textContent()).toBe('succeeded');
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'a node waiting to retry says when, and the page follows it to the attempt that succeeds',
+    async () => {
+      let calls = 0;
+      receiver.handler = (_req, res) => {
+        calls++;
+        if (calls === 1) {
+          res.statusCode = 503;
+          res.end('warming up');
+          return;
+        }
+        res.setHeader('content-type', 'application/json');
+        res.end('{"in_stock":4}');
+      };
+      const flow = await createFlow(
+        chainFlow('Stock, second try', [
+          {
+            id: 'http_1',
+            type: 'http',
+            config: { method: 'GET', url: `${receiver.url}/stock` },
+            // Long enough to open the page while it waits, short enough to see the retry.
+            retry: { max_attempts: 3, backoff_ms: 5000 },
+          },
+        ]),
+      );
+      const page = await runsPage();
+      const runId = await trigger(flow, { n: 1 });
+      await eventually(
+        async () =>
+          (await t.api('GET', `/api/v1/runs/${runId}`)).body.nodes?.some(
+            (n: { id: string; status: string; wait?: string }) =>
+              n.id === 'http_1' && n.status === 'waiting' && n.wait === 'retry',
+          ),
+        20_000,
+        'http_1 waiting to retry',
+      );
+      await page.goto(`${t.url}/runs/${runId}`);
+      const http = page.locator('li[data-node-id="http_1"]');
+      await shown(http.locator('summary').getByText(/^Waiting to retry at \S/));
+      expect(await http.locator('summary .badge').textContent()).toBe('waiting');
+      await shown(
+        http.getByRole('list', { name: 'http_1 attempts' }).getByText(/^Attempt 1 — failed: .*503/),
+      );
+      await screenshot(page, 'run-detail-retry-waiting');
+
+      // Followed until the second attempt succeeded.
+      await shown(page.locator('.run-summary .badge').getByText('succeeded', { exact: true }));
+      const attempts = http.getByRole('list', { name: 'http_1 attempts' }).getByRole('listitem');
+      await expect.poll(() => attempts.count()).toBe(2);
+      expect(await attempts.nth(1).textContent()).toMatch(/^Attempt 2 — succeeded — \S/);
+      expect(await http.locator('summary .badge').textContent()).toBe('succeeded');
+      expect(await http.getByText(/Waiting to retry/).count()).toBe(0);
+      expect(calls).toBe(2);
     },
     TEST_TIMEOUT_MS,
   );

@@ -24,6 +24,7 @@ import { type Api, ApiError, errorText, type Page } from '../api.ts';
 import { Link, useLeaveGuard } from '../router.tsx';
 import { useToast } from '../toasts.tsx';
 import {
+  ERROR_HANDLE,
   initialWhen,
   type NodeCatalog,
   type NodeCatalogEntry,
@@ -39,15 +40,19 @@ import {
   type Config,
   edgeId,
   edgeLabel,
+  edgeLook,
   type FlowDoc,
   type FlowProblem,
   type FlowSettings,
   fromCanvas,
   type NodeType,
   nextNodeId,
+  type OnError,
+  type Retry,
   toCanvas,
 } from './document.ts';
 import { CUSTOM_PANELS } from './panels/customPanels.tsx';
+import { ErrorsSection } from './panels/ErrorsSection.tsx';
 import { FlowSettingsPanel } from './panels/FlowSettingsPanel.tsx';
 import { Problems, TemplateHints } from './panels/fields.tsx';
 import { NodeForm, type PanelContext } from './panels/NodeForm.tsx';
@@ -243,7 +248,7 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
             id: edgeId({ from: from.id, to: id, when }),
             source: from.id,
             target: id,
-            sourceHandle: sourceHandleOf(fromEntry, when),
+            sourceHandle: sourceHandleOf(fromEntry, when, from.data.on_error),
             label: edgeLabel(when),
             data: when === undefined ? {} : { when },
           },
@@ -270,6 +275,7 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
             ...c,
             id: edgeId({ from: c.source, to: c.target, when }),
             label: edgeLabel(when),
+            ...edgeLook(c.sourceHandle),
             data: when === undefined ? {} : { when },
           },
           es,
@@ -280,9 +286,20 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
     [nodes, edges, nodeTypes, setEdges],
   );
 
+  // One edge from a node to another, except that an error edge may go beside a normal one.
   const isValidConnection = useCallback(
-    (c: Connection | CanvasEdge) =>
-      c.source !== c.target && !edges.some((e) => e.source === c.source && e.target === c.target),
+    (c: Connection | CanvasEdge) => {
+      const isError = (h: string | null | undefined) => h === ERROR_HANDLE;
+      return (
+        c.source !== c.target &&
+        !edges.some(
+          (e) =>
+            e.source === c.source &&
+            e.target === c.target &&
+            isError(e.sourceHandle) === isError(c.sourceHandle),
+        )
+      );
+    },
     [edges],
   );
 
@@ -300,6 +317,23 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
   const updateConfig = useCallback(
     (id: string, config: Config) => {
       setNodes((ns) => ns.map((n) => (n.id === id ? { ...n, data: { ...n.data, config } } : n)));
+      setDirty(true);
+    },
+    [setNodes],
+  );
+
+  /** A node's `retry` or `on_error` (undefined removes the key: the API's default). */
+  const updateErrors = useCallback(
+    (id: string, patch: { retry?: Retry; on_error?: OnError }) => {
+      setNodes((ns) =>
+        ns.map((n) => {
+          if (n.id !== id) return n;
+          const data = { ...n.data, ...patch };
+          for (const key of ['retry', 'on_error'] as const)
+            if (key in patch && patch[key] === undefined) delete data[key];
+          return { ...n, data };
+        }),
+      );
       setDirty(true);
     },
     [setNodes],
@@ -334,12 +368,24 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
       setFlow(saved);
       setName(saved.name);
       const urls = new Map(saved.webhooks.map((w) => [w.node_id, w.url]));
-      const configs = new Map(saved.nodes.map((n) => [n.id, n.config]));
+      const stored = new Map(saved.nodes.map((n) => [n.id, n]));
+      // As the API stored them: config and retry with their defaults filled in.
       setNodes((ns) =>
-        ns.map((n) => ({
-          ...n,
-          data: { ...n.data, url: urls.get(n.id), config: configs.get(n.id) ?? n.data.config, problems: [] },
-        })),
+        ns.map((n) => {
+          const s = stored.get(n.id);
+          const { retry: _r, on_error: _o, ...rest } = n.data;
+          return {
+            ...n,
+            data: {
+              ...(s ? rest : n.data),
+              url: urls.get(n.id),
+              config: s?.config ?? n.data.config,
+              ...(s?.retry ? { retry: s.retry } : {}),
+              ...(s?.on_error ? { on_error: s.on_error } : {}),
+              problems: [],
+            },
+          };
+        }),
       );
       setProblems([]);
       setDirty(false);
@@ -372,6 +418,7 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
   if (!flow || !settings || !nodeTypes) return <p className="muted">Loading the flow…</p>;
   const selectedEntry = selected ? nodeTypes.byType.get(selected.data.type) : undefined;
   const CustomPanel = selectedEntry?.panel ? CUSTOM_PANELS[selectedEntry.panel]?.Panel : undefined;
+  const selectedOut = selected ? edges.filter((e) => e.source === selected.id) : [];
 
   return (
     <NodeCatalogProvider value={nodeTypes}>
@@ -484,8 +531,9 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
                         onChange={(c) => updateConfig(selected.id, c)}
                         ctx={{
                           ...catalog,
-                          outgoing: edges
-                            .filter((e) => e.source === selected.id)
+                          // Its error edges are not cases (nor true/false): they leave the error handle.
+                          outgoing: selectedOut
+                            .filter((e) => e.sourceHandle !== ERROR_HANDLE)
                             .map((e) => ({ id: e.id, target: e.target, when: e.data?.when })),
                           setWhen,
                         }}
@@ -494,6 +542,17 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
                       <p className="muted">This version of Hookflow does not know this node type.</p>
                     )}
                   </>
+                )}
+                {/* A trigger runs nothing, and a terminal node ends its branch on purpose: neither retries. */}
+                {selectedEntry && !selectedEntry.trigger && !selectedEntry.terminal && (
+                  <ErrorsSection
+                    nodeId={selected.id}
+                    retry={selected.data.retry}
+                    onError={selected.data.on_error}
+                    errorEdges={selectedOut.filter((e) => e.sourceHandle === ERROR_HANDLE).length}
+                    onRetry={(retry) => updateErrors(selected.id, { retry })}
+                    onOnError={(on_error) => updateErrors(selected.id, { on_error })}
+                  />
                 )}
               </div>
             ) : (

@@ -6,7 +6,10 @@
  * its own.
  */
 import { createContext, useContext } from 'react';
-import type { Config } from './document.ts';
+import type { Config, OnError } from './document.ts';
+
+/** The handle an error edge (`when: "error"`) leaves from, on a node with `on_error: "branch"`. */
+export const ERROR_HANDLE = 'error';
 
 /** One input of a node's settings panel, bound to `config[key]`. */
 export type FieldSpec = {
@@ -16,6 +19,7 @@ export type FieldSpec = {
     | 'template'
     | 'text'
     | 'jsonata'
+    | 'code'
     | 'number'
     | 'boolean'
     | 'select'
@@ -128,14 +132,16 @@ export function summaryOf(entry: NodeCatalogEntry | undefined, config: Config): 
 }
 
 /**
- * The `when` a new edge out of a node starts with: boolean edges take the handle's (`true`, or
- * `false` from the false handle), cases a fresh `case_<n>`, plain edges none.
+ * The `when` a new edge out of a node starts with: from the error handle `error`; boolean edges
+ * take the handle's (`true`, or `false` from the false handle), cases a fresh `case_<n>`, plain
+ * edges none.
  */
 export function initialWhen(
   source: NodeCatalogEntry | undefined,
   sourceHandle: string | null | undefined,
   existingWhens: (boolean | string | undefined)[],
 ): boolean | string | undefined {
+  if (sourceHandle === ERROR_HANDLE) return 'error';
   if (source?.edges === 'boolean') return sourceHandle !== 'false';
   if (source?.edges === 'cases') {
     let n = 1;
@@ -145,11 +151,16 @@ export function initialWhen(
   return undefined;
 }
 
-/** The handle an edge leaves from: boolean edges from their `true` or `false` handle, others the one. */
+/**
+ * The handle an edge leaves from: `when: "error"` out of a node with `on_error: "branch"` from its
+ * error handle, boolean edges from their `true` or `false` handle, others the one.
+ */
 export function sourceHandleOf(
   source: NodeCatalogEntry | undefined,
   when: boolean | string | undefined,
+  onError?: OnError,
 ): string | null {
+  if (when === 'error' && onError === 'branch') return ERROR_HANDLE;
   return source?.edges === 'boolean' && typeof when === 'boolean' ? String(when) : null;
 }
 

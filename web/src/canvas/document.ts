@@ -3,12 +3,17 @@
  * API's nodes/edges and React Flow's, and the next free id for a type (`set_1`, `set_2`, …).
  */
 import type { Edge, Node } from '@xyflow/react';
-import { type NodeCatalog, sourceHandleOf } from './catalog.ts';
+import { ERROR_HANDLE, type NodeCatalog, sourceHandleOf } from './catalog.ts';
 
 /** A node type's name; what it is comes from the node catalog (catalog.ts). */
 export type NodeType = string;
 
 export type Config = Record<string, unknown>;
+
+/** A node's retries (docs/api.md §4.4); a key left out takes the API's default. */
+export type Retry = { max_attempts?: number; backoff_ms?: number; factor?: number; max_backoff_ms?: number };
+/** What a failure after the last attempt does; absent: `fail`. */
+export type OnError = 'fail' | 'continue' | 'branch';
 
 export type DocNode = {
   id: string;
@@ -16,6 +21,9 @@ export type DocNode = {
   position?: { x: number; y: number };
   name?: string;
   config: Config;
+  /** Beside `config`, on every node but a trigger. */
+  retry?: Retry;
+  on_error?: OnError;
   url?: string;
 };
 export type DocEdge = { from: string; to: string; when?: boolean | string };
@@ -43,6 +51,8 @@ export type FlowProblem = { node?: string; edge?: number; field: string; msg: st
 export type NodeData = {
   type: NodeType;
   config: Config;
+  retry?: Retry;
+  on_error?: OnError;
   name?: string;
   url?: string;
   problems: FlowProblem[];
@@ -84,18 +94,36 @@ export function toCanvas(
     id: n.id,
     type: 'step',
     position: n.position ?? { x: 80 + i * 240, y: 120 },
-    data: { type: n.type, config: n.config ?? {}, name: n.name, url: n.url, problems: [] },
+    data: {
+      type: n.type,
+      config: n.config ?? {},
+      ...(n.retry ? { retry: n.retry } : {}),
+      ...(n.on_error ? { on_error: n.on_error } : {}),
+      name: n.name,
+      url: n.url,
+      problems: [],
+    },
   }));
-  const types = new Map(doc.nodes.map((n) => [n.id, n.type]));
-  const edges: CanvasEdge[] = doc.edges.map((e) => ({
-    id: edgeId(e),
-    source: e.from,
-    target: e.to,
-    sourceHandle: sourceHandleOf(catalog.byType.get(types.get(e.from) ?? ''), e.when),
-    label: edgeLabel(e.when),
-    data: e.when === undefined ? {} : { when: e.when },
-  }));
+  const byId = new Map(doc.nodes.map((n) => [n.id, n]));
+  const edges: CanvasEdge[] = doc.edges.map((e) => {
+    const from = byId.get(e.from);
+    const sourceHandle = sourceHandleOf(catalog.byType.get(from?.type ?? ''), e.when, from?.on_error);
+    return {
+      id: edgeId(e),
+      source: e.from,
+      target: e.to,
+      sourceHandle,
+      label: edgeLabel(e.when),
+      ...edgeLook(sourceHandle),
+      data: e.when === undefined ? {} : { when: e.when },
+    };
+  });
   return { nodes, edges };
+}
+
+/** How an edge is drawn by the handle it leaves from: an error edge in red. */
+export function edgeLook(sourceHandle: string | null | undefined): { className?: string } {
+  return sourceHandle === ERROR_HANDLE ? { className: 'edge-error' } : {};
 }
 
 /** The document the API takes back (PUT): positions rounded, view-only fields left out. */
@@ -107,6 +135,8 @@ export function fromCanvas(nodes: CanvasNode[], edges: CanvasEdge[]): { nodes: D
       position: { x: Math.round(n.position.x), y: Math.round(n.position.y) },
       ...(n.data.name ? { name: n.data.name } : {}),
       config: n.data.config,
+      ...(n.data.retry ? { retry: n.data.retry } : {}),
+      ...(n.data.on_error ? { on_error: n.data.on_error } : {}),
     })),
     edges: edges.map((e) => ({
       from: e.source,

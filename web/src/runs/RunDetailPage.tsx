@@ -1,6 +1,8 @@
 /**
  * One run: its status and error, the request that triggered it, each step in the order it ran with
- * its input, output and error, the variables it ended with, and the outbound webhooks it caused.
+ * its input, output and error (and, for a step that failed at least once, its attempts, when it
+ * retries next, and whether the flow handled its failure), the variables it ended with, and the
+ * outbound webhooks it caused.
  * While the run is queued or running the screen follows it (a read a second). Rerun starts a new run
  * with the same request; Cancel (asked first) stops a run that has not ended.
  */
@@ -8,7 +10,7 @@ import './runs.css';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { type Api, errorText } from '../api.ts';
 import { Dialog } from '../Dialog.tsx';
-import { formatDuration, formatTimeExact } from '../format.ts';
+import { formatClock, formatDuration, formatTimeExact } from '../format.ts';
 import { Link, navigate } from '../router.tsx';
 import { useToast } from '../toasts.tsx';
 import { createNameCache, isActive, type NodeRecord, type Run } from './model.ts';
@@ -282,16 +284,45 @@ function TriggerSection({ run }: { run: Run }) {
   );
 }
 
+/** What the flow did with a failure it handled (`on_error`). */
+const HANDLED: Record<NonNullable<NodeRecord['handled']>, { tag: string; sentence: string }> = {
+  continue: {
+    tag: 'continued',
+    sentence: 'The flow handled this failure: the run went on along the normal path.',
+  },
+  branch: {
+    tag: 'took the error path',
+    sentence: 'The flow handled this failure: the run took the error path.',
+  },
+};
+
+/** A moment of today as its time of day ("2:05:30 PM"), another day's with its date. */
+function moment(iso: string): string {
+  const d = new Date(iso);
+  return d.toDateString() === new Date().toDateString() ? formatClock(iso) : formatTimeExact(iso);
+}
+
+/** When a node waiting for its next attempt retries (`output.retry_at`), or null. */
+function retryAt(node: NodeRecord): string | null {
+  if (node.status !== 'waiting' || node.wait !== 'retry') return null;
+  const at = (node.output as { retry_at?: unknown } | undefined)?.retry_at;
+  return typeof at === 'string' ? at : null;
+}
+
 function NodeCard({ node, index }: { node: NodeRecord; index: number }) {
   const took = span(node.started_at, node.finished_at);
+  const handled = node.status === 'failed' && node.handled ? HANDLED[node.handled] : undefined;
+  const nextAttempt = retryAt(node);
   return (
-    <li className={`node node-${node.status}`} data-node-id={node.id}>
+    <li className={`node node-${node.status}${handled ? ' node-handled' : ''}`} data-node-id={node.id}>
       <details open={node.status !== 'skipped'}>
         <summary>
           <span className="node-index">{index}</span>
           <strong className="node-id">{node.id}</strong>
           <span className="node-type">{node.type}</span>
           <StatusBadge status={node.status} />
+          {handled && <span className="node-handled-note">— handled: {handled.tag}</span>}
+          {nextAttempt && <span className="node-retry-note">Waiting to retry at {moment(nextAttempt)}</span>}
           <span className="node-times muted">
             {node.started_at ? formatTimeExact(node.started_at) : 'not started'}
             {took && ` · ${took}`}
@@ -299,10 +330,24 @@ function NodeCard({ node, index }: { node: NodeRecord; index: number }) {
         </summary>
         <div className="node-body">
           {node.error && (
-            <div className="run-error" role="note" aria-label={`${node.id} error`}>
-              <strong>Error</strong>
+            <div
+              className={`run-error${handled ? ' run-error-handled' : ''}`}
+              role="note"
+              aria-label={`${node.id} error`}
+            >
+              <strong>{handled ? 'Handled error' : nextAttempt ? 'Last attempt failed' : 'Error'}</strong>
               <span>{node.error}</span>
             </div>
+          )}
+          {handled && <p className="muted node-handled-sentence">{handled.sentence}</p>}
+          {node.attempts && node.attempts.length > 0 && <Attempts node={node} />}
+          {node.logs && node.logs.length > 0 && (
+            <>
+              <h3>Console</h3>
+              <pre className="node-logs" role="log" aria-label={`${node.id} console`}>
+                {node.logs.join('\n')}
+              </pre>
+            </>
           )}
           {node.status === 'skipped' ? (
             <p className="muted">Not run: the flow took another branch.</p>
@@ -325,5 +370,34 @@ function NodeCard({ node, index }: { node: NodeRecord; index: number }) {
         </div>
       </details>
     </li>
+  );
+}
+
+/** The attempts of a node that failed at least once, in order: failed with its error, or succeeded. */
+function Attempts({ node }: { node: NodeRecord }) {
+  return (
+    <>
+      <h3>Attempts</h3>
+      <ol className="node-attempts" aria-label={`${node.id} attempts`}>
+        {(node.attempts ?? []).map((a, i) => {
+          const took = span(a.started_at, a.finished_at);
+          return (
+            // biome-ignore lint/suspicious/noArrayIndexKey: an attempt is its place in the list
+            <li key={i} className={a.error === null ? 'attempt-succeeded' : 'attempt-failed'}>
+              <strong>Attempt {i + 1}</strong> —{' '}
+              {a.error === null ? (
+                'succeeded'
+              ) : (
+                <>
+                  failed: <span className="attempt-error-text">{a.error}</span>
+                </>
+              )}{' '}
+              — <span className="muted">{moment(a.started_at)}</span>
+              {took && <span className="muted"> · {took}</span>}
+            </li>
+          );
+        })}
+      </ol>
+    </>
   );
 }

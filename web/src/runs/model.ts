@@ -24,6 +24,9 @@ export type RunSummary = {
   finished_at: string | null;
 };
 
+/** One attempt of a node that failed at least once; `error` null: the one that succeeded. */
+export type NodeAttempt = { started_at: string; finished_at: string; error: string | null };
+
 export type NodeRecord = {
   id: string;
   type: string;
@@ -33,6 +36,14 @@ export type NodeRecord = {
   input?: unknown;
   output?: unknown;
   error?: string | null;
+  /** Every attempt, when one failed (a node with `retry`, or one whose failure was handled). */
+  attempts?: NodeAttempt[];
+  /** `retry`: waiting for its next attempt, at `output.retry_at`. */
+  wait?: 'retry';
+  /** A failure the flow handled (`on_error`): it went on along the normal or the error path. */
+  handled?: 'continue' | 'branch';
+  /** What a code node's console printed. */
+  logs?: string[];
 };
 
 export type Trigger = {

@@ -5,6 +5,7 @@
 import { useId } from 'react';
 import type { FieldSpec, NodeCatalogEntry } from '../catalog.ts';
 import type { Config } from '../document.ts';
+import { CodeField } from './CodeField.tsx';
 import { BodyField, KeyValueEditor, NumberField, SelectField, TextField, Toggle } from './fields.tsx';
 
 export type PanelContext = {
@@ -79,6 +80,8 @@ function Field({ field, config, onChange, ctx }: FieldProps) {
           onChange={set}
         />
       );
+    case 'code':
+      return <CodeField label={field.label} help={field.help} value={str(value)} onChange={set} />;
     case 'number':
       return (
         <NumberField
