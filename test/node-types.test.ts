@@ -20,6 +20,7 @@ describe('GET /api/v1/node-types', () => {
     for (const e of data)
       expect(Object.keys(e).sort(), String(e.type)).toEqual([
         'category',
+        'container',
         'description',
         'edges',
         'fields',
@@ -37,7 +38,9 @@ describe('GET /api/v1/node-types', () => {
       label: 'If',
       edges: 'boolean',
       category: 'logic',
+      container: false,
     });
+    expect(data.find((e) => e.type === 'loop')).toMatchObject({ container: true, category: 'logic' });
   });
 
   it('needs an API key and is in the OpenAPI document', async () => {

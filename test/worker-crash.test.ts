@@ -124,4 +124,70 @@ describe('a worker killed mid-run', () => {
       ['set_1', 'succeeded'],
     ]);
   }, 90_000);
+
+  it('resumes a loop after restart without running again the items it had finished', async () => {
+    // The process the test before left running is stopped first (same data, same port).
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const gone = new Promise((r) => child!.once('exit', r));
+      child.kill('SIGKILL');
+      await gone;
+    }
+    hangSecond = true;
+    const firstBefore = first.received.length;
+    const secondBefore = second.received.length;
+    await start();
+    const flow = await api('POST', '/api/v1/flows', {
+      name: 'crash in a loop',
+      nodes: [
+        { id: 'webhook_1', type: 'webhook', config: { methods: ['POST'] } },
+        {
+          id: 'loop_1',
+          type: 'loop',
+          config: {
+            items: '${Webhook::Body.urls}',
+            nodes: [
+              {
+                id: 'http_2',
+                type: 'http',
+                config: { method: 'POST', url: '${loop.item}', timeout_ms: 60_000 },
+              },
+            ],
+            result: '${steps.http_2.status}',
+          },
+        },
+      ],
+      edges: [{ from: 'webhook_1', to: 'loop_1' }],
+    });
+    expect(flow.status).toBe(201);
+    const urls = [`${first.url}/a`, `${first.url}/b`, `${first.url}/c`, `${second.url}/d`, `${first.url}/e`];
+    const ack = await (
+      await fetch(flow.body.webhooks[0].url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ urls }),
+      })
+    ).json();
+    await eventually(() => second.received.length === secondBefore + 1, 20_000, 'item 3 in flight');
+    const exited = new Promise((r) => child!.once('exit', r));
+    child!.kill('SIGKILL');
+    await exited;
+
+    hangSecond = false;
+    await start();
+    const run = await eventually(
+      async () => {
+        const r = await api('GET', `/api/v1/runs/${ack.run_id}`);
+        return r.body.status === 'succeeded' ? r.body : undefined;
+      },
+      30_000,
+      'run to succeed after restart',
+    );
+    // Items 0–2 had finished (their calls stored): not made again; item 3's was in flight: made again.
+    const paths = first.received.slice(firstBefore).map((r) => r.url);
+    expect(paths).toEqual(['/a', '/b', '/c', '/e']);
+    expect(second.received.length - secondBefore).toBe(2);
+    const loop = run.nodes.find((n: any) => n.id === 'loop_1');
+    expect(loop.output).toEqual({ results: [200, 200, 200, 200, 200], count: 5, failed: 0 });
+    expect(loop.iterations.map((it: any) => it.status)).toEqual(Array(5).fill('succeeded'));
+  }, 90_000);
 });

@@ -71,6 +71,8 @@ export const settingsSchema = z
       .min(1000)
       .max(7 * 86400_000)
       .default(300_000),
+    /** A flow of the same tenant started when a run of this one fails (docs/api.md §4.4); checked on save. */
+    error_flow_id: z.string().min(1, 'a flow id, or null for none').max(100).nullable().default(null),
   })
   .strict();
 
@@ -123,12 +125,61 @@ export function validateFlowDocument(
       problems: top.error.issues.map((i) => ({ field: i.path.join('.') || '(document)', msg: i.message })),
     };
   }
+  const { nodes, edges } = validateGraph(top.data.nodes, top.data.edges, {
+    seen: new Set(),
+    problems,
+    depth: 0,
+  });
+
+  const settings = settingsSchema.safeParse(top.data.settings ?? {});
+  if (!settings.success)
+    for (const i of settings.error.issues)
+      problems.push({ field: ['settings', ...i.path].join('.'), msg: i.message });
+
+  if (problems.length) return { ok: false, problems };
+  return {
+    ok: true,
+    flow: { name: top.data.name, enabled: top.data.enabled, nodes, edges, settings: settings.data! },
+  };
+}
+
+/** Loops inside loops: at most this deep. */
+const MAX_BODY_DEPTH = 4;
+
+/** Where a graph sits: the flow itself, or the body of a loop. */
+type GraphScope = {
+  /** Node ids seen so far in the whole flow: ids are unique across every body too. */
+  seen: Set<string>;
+  problems: FlowProblem[];
+  depth: number;
+  body?: { loopId: string };
+};
+
+/**
+ * The nodes and edges of the flow, or of a loop's body (docs/api.md §4.3): each node checked by its
+ * type's definition (a body checked the same way, recursively, and normalised), each edge against
+ * the nodes of its own graph, and the graph for cycles. Problems name the node and field; a body's
+ * edge problems name the loop and `config.edges[i]`.
+ */
+function validateGraph(
+  rawNodes: unknown[],
+  rawEdges: unknown[],
+  scope: GraphScope,
+): { nodes: FlowNode[]; edges: FlowEdge[] } {
+  const { problems, seen, body } = scope;
   const nodes: FlowNode[] = [];
-  const seen = new Set<string>();
-  top.data.nodes.forEach((raw, index) => {
+  const local = new Set<string>();
+  const edgeProblem = (index: number, field: string, msg: string, node?: string) =>
+    problems.push(
+      body
+        ? { node: body.loopId, field: `config.edges[${index}]${field}`, msg }
+        : { ...(node ? { node } : {}), edge: index, field: `edges[${index}]${field}`, msg },
+    );
+  rawNodes.forEach((raw, index) => {
     const parsed = nodeSchema.safeParse(raw);
     const label = (raw as { id?: unknown })?.id;
-    const where = typeof label === 'string' ? label : `nodes[${index}]`;
+    const where =
+      typeof label === 'string' ? label : body ? `${body.loopId}.config.nodes[${index}]` : `nodes[${index}]`;
     if (!parsed.success) {
       for (const i of parsed.error.issues)
         problems.push({ node: where, field: i.path.join('.') || '(node)', msg: i.message });
@@ -140,6 +191,7 @@ export function validateFlowDocument(
       return;
     }
     seen.add(node.id);
+    local.add(node.id);
     const definition = getNodeDefinition(node.type);
     if (!definition) {
       problems.push({
@@ -150,6 +202,17 @@ export function validateFlowDocument(
       return;
     }
     const type = node.type;
+    if (body && (definition.catalog.trigger || definition.notInBody)) {
+      const why = definition.catalog.trigger
+        ? 'a trigger starts runs, it does not run once per item'
+        : definition.notInBody;
+      problems.push({
+        node: node.id,
+        field: 'type',
+        msg: `a loop's body cannot hold a ${type} node: ${why}`,
+      });
+      return;
+    }
     const cfg = definition.schema.safeParse(node.config);
     if (!cfg.success) {
       for (const i of cfg.error.issues)
@@ -168,71 +231,77 @@ export function validateFlowDocument(
         field: node.retry ? 'retry' : 'on_error',
         msg: 'a trigger has no retries or error handling: it runs nothing',
       });
+    let config = cfg.data as Record<string, unknown>;
+    if (definition.body) {
+      // A node with a body (loop): its graph is checked, and normalised, like the flow's.
+      const inner = definition.body(config);
+      if (scope.depth + 1 > MAX_BODY_DEPTH)
+        problems.push({
+          node: node.id,
+          field: 'config.nodes',
+          msg: `loops can be nested at most ${MAX_BODY_DEPTH} deep`,
+        });
+      else {
+        const checked = validateGraph(inner.nodes, inner.edges, {
+          seen,
+          problems,
+          depth: scope.depth + 1,
+          body: { loopId: node.id },
+        });
+        config = { ...config, nodes: checked.nodes, edges: checked.edges };
+      }
+    }
     nodes.push({
       id: node.id,
       type,
       position: node.position,
       name: node.name,
-      config: cfg.data,
+      config,
       ...(node.retry ? { retry: node.retry } : {}),
       ...(node.on_error ? { on_error: node.on_error } : {}),
     });
   });
 
   const byId = new Map(nodes.map((n) => [n.id, n]));
+  /** Why an id that is a node of the flow is not one of this graph's. */
+  const elsewhere = (id: string) =>
+    !seen.has(id)
+      ? ''
+      : body
+        ? ` (not in ${body.loopId}'s body: a body's edges stay inside it)`
+        : ' (it is inside a loop: an edge reaches the loop, not its body)';
   const edges: FlowEdge[] = [];
-  top.data.edges.forEach((raw, index) => {
+  rawEdges.forEach((raw, index) => {
     const parsed = edgeSchema.safeParse(raw);
     if (!parsed.success) {
-      for (const i of parsed.error.issues)
-        problems.push({ edge: index, field: `edges[${index}].${i.path.join('.')}`, msg: i.message });
+      for (const i of parsed.error.issues) edgeProblem(index, `.${i.path.join('.')}`, i.message);
       return;
     }
     const e = parsed.data;
     const from = byId.get(e.from);
     const to = byId.get(e.to);
-    if (!from && !seen.has(e.from))
-      problems.push({
-        edge: index,
-        field: `edges[${index}].from`,
-        msg: `edge from unknown node "${e.from}"`,
-      });
-    if (!to && !seen.has(e.to))
-      problems.push({ edge: index, field: `edges[${index}].to`, msg: `edge to unknown node "${e.to}"` });
+    // (A node of this graph that had a problem of its own is known, and not reported again here.)
+    if (!from && !local.has(e.from))
+      edgeProblem(index, '.from', `edge from unknown node "${e.from}"${elsewhere(e.from)}`);
+    if (!to && !local.has(e.to))
+      edgeProblem(index, '.to', `edge to unknown node "${e.to}"${elsewhere(e.to)}`);
     if (to && getNodeDefinition(to.type)?.catalog.trigger)
-      problems.push({
-        node: to.id,
-        edge: index,
-        field: `edges[${index}].to`,
-        msg: `a ${to?.type} trigger cannot have incoming edges (from "${e.from}")`,
-      });
-    if (e.from === e.to)
-      problems.push({
-        node: e.from,
-        edge: index,
-        field: `edges[${index}]`,
-        msg: 'an edge cannot loop to its own node',
-      });
+      edgeProblem(index, '.to', `a ${to?.type} trigger cannot have incoming edges (from "${e.from}")`, to.id);
+    if (e.from === e.to) edgeProblem(index, '', 'an edge cannot loop to its own node', e.from);
     // "when": "error" is the error edge of a node with on_error "branch" (a switch may also have a case "error").
     const errorEdge = e.when === 'error' && from?.on_error === 'branch';
     if (from && e.when === 'error' && !errorEdge && from.type !== 'switch')
-      problems.push({
-        node: from.id,
-        edge: index,
-        field: `edges[${index}].when`,
-        msg: `an edge with "when": "error" is taken only when node "${from.id}" has "on_error": "branch"`,
-      });
-    const edgeProblem =
+      edgeProblem(
+        index,
+        '.when',
+        `an edge with "when": "error" is taken only when node "${from.id}" has "on_error": "branch"`,
+        from.id,
+      );
+    const typeProblem =
       from && e.when !== 'error' ? getNodeDefinition(from.type)?.edgeProblem?.(e) : undefined;
-    if (from && edgeProblem)
-      problems.push({ node: from.id, edge: index, field: `edges[${index}].when`, msg: edgeProblem });
+    if (from && typeProblem) edgeProblem(index, '.when', typeProblem, from.id);
     if (from && getNodeDefinition(from.type)?.catalog.terminal)
-      problems.push({
-        node: from.id,
-        edge: index,
-        field: `edges[${index}].from`,
-        msg: `a ${from.type} node ends its branch: it has no outgoing edges`,
-      });
+      edgeProblem(index, '.from', `a ${from.type} node ends its branch: it has no outgoing edges`, from.id);
     edges.push(e);
   });
 
@@ -247,19 +316,28 @@ export function validateFlowDocument(
   if (problems.length === 0) {
     const cycle = findCycle(nodes, edges);
     if (cycle)
-      problems.push({ node: cycle[0], field: 'edges', msg: `the flow has a cycle: ${cycle.join(' → ')}` });
+      problems.push(
+        body
+          ? {
+              node: body.loopId,
+              field: 'config.edges',
+              msg: `the loop's body has a cycle: ${cycle.join(' → ')}`,
+            }
+          : { node: cycle[0], field: 'edges', msg: `the flow has a cycle: ${cycle.join(' → ')}` },
+      );
   }
+  return { nodes, edges };
+}
 
-  const settings = settingsSchema.safeParse(top.data.settings ?? {});
-  if (!settings.success)
-    for (const i of settings.error.issues)
-      problems.push({ field: ['settings', ...i.path].join('.'), msg: i.message });
-
-  if (problems.length) return { ok: false, problems };
-  return {
-    ok: true,
-    flow: { name: top.data.name, enabled: top.data.enabled, nodes, edges, settings: settings.data! },
-  };
+/** Every node of the flow, those inside loops' bodies included (depth first, in document order). */
+export function allNodes(nodes: readonly FlowNode[]): FlowNode[] {
+  const out: FlowNode[] = [];
+  for (const n of nodes) {
+    out.push(n);
+    const inner = getNodeDefinition(n.type)?.body?.(n.config ?? {});
+    if (inner) out.push(...allNodes(inner.nodes as FlowNode[]));
+  }
+  return out;
 }
 
 function findCycle(nodes: FlowNode[], edges: FlowEdge[]): string[] | undefined {

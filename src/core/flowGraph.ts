@@ -13,19 +13,44 @@ export type ExecutionPlan = {
   incoming: Map<string, FlowEdge[]>;
 };
 
+/**
+ * A graph a walk runs through: a plan's order and incoming edges, the outgoing edges (for switch
+ * defaults and error edges), and the roots — the nodes that run without an incoming edge (the
+ * trigger; in a loop's body, every body node without an incoming body edge).
+ */
+export type Graph = {
+  order: FlowNode[];
+  incoming: Map<string, FlowEdge[]>;
+  outgoing: Map<string, FlowEdge[]>;
+  roots: ReadonlySet<string>;
+};
+
 export function planFromTrigger(
   flow: { nodes: FlowNode[]; edges: FlowEdge[] },
   triggerId: string,
 ): ExecutionPlan {
+  const { order, incoming } = planFrom(flow, [triggerId]);
+  return { triggerId, order, incoming };
+}
+
+/** The plan of a loop's body (docs/api.md §4.3): every body node, its entry nodes the roots. */
+export function planBody(body: { nodes: FlowNode[]; edges: FlowEdge[] }): Graph {
+  const targets = new Set(body.edges.map((e) => e.to));
+  const roots = body.nodes.map((n) => n.id).filter((id) => !targets.has(id));
+  const { order, incoming, outgoing } = planFrom(body, roots);
+  return { order, incoming, outgoing, roots: new Set(roots) };
+}
+
+function planFrom(flow: { nodes: FlowNode[]; edges: FlowEdge[] }, roots: string[]) {
   const byId = new Map(flow.nodes.map((n) => [n.id, n]));
   const outgoing = new Map<string, FlowEdge[]>();
   for (const e of flow.edges) {
     if (!byId.has(e.from) || !byId.has(e.to)) continue;
     outgoing.set(e.from, [...(outgoing.get(e.from) ?? []), e]);
   }
-  // Reachable set from the trigger.
-  const reachable = new Set<string>([triggerId]);
-  const stack = [triggerId];
+  // Reachable set from the roots.
+  const reachable = new Set<string>(roots);
+  const stack = [...roots];
   while (stack.length) {
     const id = stack.pop()!;
     for (const e of outgoing.get(id) ?? []) {
@@ -44,7 +69,7 @@ export function planFromTrigger(
     indegree.set(e.to, (indegree.get(e.to) ?? 0) + 1);
   }
   const position = new Map(flow.nodes.map((n, i) => [n.id, i]));
-  const ready = [triggerId];
+  const ready = [...roots];
   const order: FlowNode[] = [];
   while (ready.length) {
     ready.sort((a, b) => position.get(a)! - position.get(b)!);
@@ -57,7 +82,7 @@ export function planFromTrigger(
       if (left === 0) ready.push(e.to);
     }
   }
-  return { triggerId, order, incoming };
+  return { order, incoming, outgoing };
 }
 
 /**

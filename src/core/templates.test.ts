@@ -793,3 +793,20 @@ describe('performance', () => {
     expect(performance.now() - started).toBeLessThan(2000);
   });
 });
+
+describe('the loop and error roots', () => {
+  const inLoop: TemplateContext = {
+    ...ctx,
+    loop: { item: { sku: 'A', qty: 2 }, index: 3, parent: { item: 'outer', index: 0 } },
+    error: { message: 'boom', node_id: 'http_1' },
+  };
+  it('paths and JSONata both see ${loop.*} and ${error.*}', async () => {
+    expect(await render('${loop.item.sku}#${loop.index}', inLoop)).toBe('A#3');
+    expect(await render('${= loop.item.qty * 10 + loop.index}', inLoop)).toBe(23);
+    expect(await render('${= loop.parent.item}', inLoop)).toBe('outer');
+    expect(await render('${= error.node_id & ": " & error.message}', inLoop)).toBe('http_1: boom');
+  });
+  it('accepts loop and error as roots on save', () => {
+    expect(validateTemplatesDeep({ a: '${loop.item.sku}', b: '${error.message}' })).toEqual([]);
+  });
+});

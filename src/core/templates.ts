@@ -35,8 +35,8 @@ export type TemplateContext = {
   tenant?: { id?: string };
   /** The event being delivered (endpoint body templates): event_type, event_time, current_context, data. */
   event?: Record<string, unknown>;
-  /** Inside a loop body: the item and its index. */
-  loop?: { item?: unknown; index?: number };
+  /** Inside a loop's body: the item, its index, and the enclosing loop's (nested loops). */
+  loop?: { item?: unknown; index?: number; parent?: TemplateContext['loop'] };
   /** On an error branch (`on_error: "branch"`): the error handled, `{message, node_id}`. */
   error?: { message: string; node_id: string };
 };
@@ -104,9 +104,9 @@ const DEFAULT_MAX_DEPTH = 1000;
 /** Longest sequence a JSONata expression may build (bounds memory as the timeout bounds time). */
 const MAX_SEQUENCE = 1_000_000;
 const WEBHOOK_ROOTS: readonly WebhookRoot[] = ['Body', 'Headers', 'Query', 'Method', 'Path'];
-const CONTEXT_ROOTS = new Set(['flow', 'vars', 'steps', 'run', 'tenant', 'event', 'error']);
+const CONTEXT_ROOTS = new Set(['flow', 'vars', 'steps', 'run', 'tenant', 'event', 'error', 'loop']);
 const ROOTS_TEXT =
-  'Webhook::Body, Webhook::Headers, Webhook::Query, Webhook::Method, Webhook::Path, flow, vars, steps, run, tenant, event, error';
+  'Webhook::Body, Webhook::Headers, Webhook::Query, Webhook::Method, Webhook::Path, flow, vars, steps, run, tenant, event, error, loop';
 /** Characters that never belong in an unquoted path: their presence means an expression was meant. */
 const NOT_A_PATH = /[\s()+*/<>=!&|,;{}$?:~^%`]/;
 const MAX_WALK_DEPTH = 200;
@@ -479,6 +479,9 @@ function jsonataInput(ctx: TemplateContext): Record<string, unknown> {
     steps: ctx.steps,
     run: ctx.run,
     tenant: ctx.tenant,
+    event: ctx.event,
+    error: ctx.error,
+    loop: ctx.loop,
   };
 }
 

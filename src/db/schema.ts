@@ -84,6 +84,10 @@ export interface RunsTable {
   locked_until: Date | null;
   locked_by: string | null;
   rerun_of: string | null;
+  /** An error run (flow setting error_flow_id): the failed run that started it. */
+  error_of_run_id: string | null;
+  /** A failed run of a flow with an error flow: {flow_id, run_id} or {flow_id, run_id: null, skipped}. */
+  error_flow: ColumnType<unknown, string | null | undefined, string | null>;
   created_at: Timestamp;
   started_at: Date | null;
   finished_at: Date | null;

@@ -14,7 +14,7 @@
  */
 
 import type { FlowEdge, FlowSettings } from '../core/flowDocument.ts';
-import type { ExecutionPlan } from '../core/flowGraph.ts';
+import type { ExecutionPlan, Graph } from '../core/flowGraph.ts';
 import { edgeTaken } from '../core/flowGraph.ts';
 import type { TemplateContext } from '../core/templates.ts';
 import type { OutboundRequest, OutboundResponse } from '../delivery/httpClient.ts';
@@ -44,6 +44,20 @@ export type NodeRecord = {
   handled?: 'continue' | 'branch';
   /** What a code node's console printed. */
   logs?: string[];
+  /** A loop's items that started, in item order: each with its body's node records. */
+  iterations?: LoopIteration[];
+};
+
+/** One item of a loop (docs/api.md §4.2): its body's records, and its result until the loop ends. */
+export type LoopIteration = {
+  index: number;
+  status: 'running' | 'waiting' | 'succeeded' | 'failed';
+  started_at: string;
+  finished_at?: string;
+  error?: string | null;
+  /** The item's result, kept while the loop runs (then in the loop's output.results). */
+  result?: unknown;
+  nodes: NodeRecord[];
 };
 
 export type RunResponse = { status: number; headers: Record<string, string>; body: string };
@@ -138,9 +152,92 @@ export async function advanceRun(
   state: RunState,
   effects: EngineEffects,
 ): Promise<Outcome> {
-  const records = new Map(state.nodes.map((r) => [r.id, r]));
-  const steps: Record<string, unknown> = {};
-  const ctx = templateContext(state, steps);
+  const ctx = templateContext(state, {});
+  const walker = createWalker(state, effects, flow.settings.timeout_ms);
+  const graph: Graph = {
+    order: flow.plan.order,
+    incoming: flow.plan.incoming,
+    outgoing: flow.outgoing,
+    roots: new Set([state.triggerNodeId]),
+  };
+  const result = await walker.walk(graph, state.nodes, ctx);
+  if (result.kind === 'abandoned') return result;
+  if (result.kind === 'sleep')
+    return (await walker.checkpoint(result.untilMs)) ? { kind: 'sleeping' } : { kind: 'abandoned' };
+  // Checkpoints still being written finish before the completion is.
+  if (!(await walker.settled())) return { kind: 'abandoned' };
+  return { kind: 'finished', status: result.status, error: result.error, events: walker.events };
+}
+
+/**
+ * The walker of one pass of a run: its checkpoints (one at a time — a loop's items may ask for one
+ * together — each persisting the run as it then stands, with the events gathered since the last),
+ * its timeout, and walks of its graphs.
+ */
+export function createWalker(
+  state: RunState,
+  effects: EngineEffects,
+  timeoutMs: number,
+): Walker & { checkpoint(sleepUntilMs?: number): Promise<boolean>; settled(): Promise<boolean> } {
+  const events: PendingEvent[] = [];
+  let last: Promise<boolean> = Promise.resolve(true);
+  const checkpoint = (sleepUntilMs?: number) => {
+    last = last.then((ok) =>
+      ok ? effects.checkpoint(state, { events: events.splice(0), sleepUntilMs }) : false,
+    );
+    return last;
+  };
+  const timedOut = () => {
+    const nowMs = effects.now();
+    return nowMs - state.startedAtMs - timeAsleep(state.nodes, nowMs) > timeoutMs
+      ? `The run exceeded its timeout of ${timeoutMs} ms`
+      : null;
+  };
+  const walker = {
+    state,
+    effects,
+    events,
+    checkpoint,
+    timedOut,
+    settled: () => last,
+    walk: (graph: Graph, records: NodeRecord[], ctx: TemplateContext): Promise<WalkResult> =>
+      walkGraph({ ...walker, checkpoint: () => checkpoint(), graph, records, ctx }),
+  };
+  return walker;
+}
+
+/** How one pass of a graph (the flow's, or a loop body's for one item) ended. */
+export type WalkResult =
+  | { kind: 'finished'; status: 'succeeded' | 'failed'; error: string | null }
+  | { kind: 'sleep'; untilMs: number }
+  | { kind: 'abandoned' };
+
+/** What a walk (and a node with a body) needs from the run around it. */
+export type Walker = {
+  state: RunState;
+  effects: EngineEffects;
+  /** Events to publish with the next checkpoint or the completion (emit). */
+  events: PendingEvent[];
+  /** Persists the whole run as it stands (one at a time); false when the run is no longer ours. */
+  checkpoint(): Promise<boolean>;
+  /** The run's timeout message when its active time is up, else null. */
+  timedOut(): string | null;
+  /** Walks a graph over live records (mutated in place) with a template context of its own. */
+  walk(graph: Graph, records: NodeRecord[], ctx: TemplateContext): Promise<WalkResult>;
+};
+
+/**
+ * Walks a graph from where its records stand, node by node: skips what is done, runs what is
+ * active (a root, or reached by an edge that carries control), records each result in `records`
+ * and its value in `ctx.steps`. Stops at the first unhandled failure, at a sleep (the caller
+ * persists it), or when the run is no longer this worker's.
+ */
+async function walkGraph(
+  w: Walker & { graph: Graph; records: NodeRecord[]; ctx: TemplateContext },
+): Promise<WalkResult> {
+  const { graph, ctx, effects } = w;
+  const steps = ctx.steps as Record<string, unknown>;
+  const records = new Map(w.records.map((r) => [r.id, r]));
   const stepValue = (r: NodeRecord) => {
     if (r.status === 'succeeded') steps[r.id] = r.output;
     else if (r.status === 'failed' && r.handled) {
@@ -149,8 +246,8 @@ export async function advanceRun(
       if (r.handled === 'branch') ctx.error = { message: r.error ?? '', node_id: r.id };
     }
   };
-  for (const r of state.nodes) stepValue(r);
-  const byId = new Map(flow.plan.order.map((n) => [n.id, n]));
+  for (const r of w.records) stepValue(r);
+  const byId = new Map(graph.order.map((n) => [n.id, n]));
   /** Whether an edge carries control: success takes the normal edges, a handled failure its own. */
   const carries = (e: FlowEdge) => {
     const src = records.get(e.from);
@@ -159,43 +256,36 @@ export async function advanceRun(
     if (src.status === 'failed' && src.handled === 'branch') return isErrorEdge;
     if (src.status !== 'succeeded' && !(src.status === 'failed' && src.handled === 'continue')) return false;
     if (isErrorEdge) return false;
-    const siblings = (flow.outgoing.get(e.from) ?? []).filter((s) => !(s.when === 'error' && isErrorEdge));
+    const siblings = (graph.outgoing.get(e.from) ?? []).filter((s) => !(s.when === 'error' && isErrorEdge));
     return edgeTaken(e, src, siblings);
   };
-  const events: PendingEvent[] = [];
   const iso = (ms: number) => new Date(ms).toISOString();
-
   const put = (rec: NodeRecord) => {
     records.set(rec.id, rec);
-    const i = state.nodes.findIndex((r) => r.id === rec.id);
-    if (i >= 0) state.nodes[i] = rec;
-    else state.nodes.push(rec);
+    const i = w.records.findIndex((r) => r.id === rec.id);
+    if (i >= 0) w.records[i] = rec;
+    else w.records.push(rec);
     stepValue(rec);
   };
-  const checkpoint = async (sleepUntilMs?: number) => {
-    const ok = await effects.checkpoint(state, { events: events.splice(0), sleepUntilMs });
-    return ok;
-  };
-  const finish = (status: 'succeeded' | 'failed', error: string | null): Outcome => ({
-    kind: 'finished',
-    status,
-    error,
-    events,
-  });
+  const failed = (error: string): WalkResult => ({ kind: 'finished', status: 'failed', error });
 
-  for (const node of flow.plan.order) {
+  for (const node of graph.order) {
     const existing = records.get(node.id);
     if (existing && existing.status !== 'waiting') continue;
-    const startedMs = effects.now();
-    if (startedMs - state.startedAtMs - timeAsleep(state.nodes, startedMs) > flow.settings.timeout_ms)
-      return finish('failed', `The run exceeded its timeout of ${flow.settings.timeout_ms} ms`);
+    const timeout = w.timedOut();
+    if (timeout) return failed(timeout);
 
     const definition = getNodeDefinition(node.type);
-    const incoming = flow.plan.incoming.get(node.id) ?? [];
-    const active = incoming.some(carries);
-    if (node.id !== state.triggerNodeId && !active) {
+    const incoming = graph.incoming.get(node.id) ?? [];
+    if (!graph.roots.has(node.id) && !incoming.some(carries)) {
       put({ id: node.id, type: node.type, status: 'skipped' });
       continue;
+    }
+    const startedMs = effects.now();
+    // Woken before its next attempt is due (another of a loop's items woke the run): sleep on.
+    if (existing?.wait === 'retry') {
+      const retryAt = Date.parse(String((existing.output as { retry_at?: string } | undefined)?.retry_at));
+      if (retryAt > startedMs) return { kind: 'sleep', untilMs: retryAt };
     }
 
     try {
@@ -203,14 +293,19 @@ export async function advanceRun(
       const step = await definition.execute({
         node,
         config: node.config ?? {},
-        state,
+        state: w.state,
         ctx,
         effects,
         // Waiting for a retry is not the node's own wait (a delay's timer): the attempt starts afresh.
         existing: existing?.wait === 'retry' ? undefined : existing,
-        events,
+        events: w.events,
+        runtime: {
+          ...w,
+          live: (rec) => put({ ...rec, id: node.id, type: node.type }),
+        },
       });
       const finishedMs = effects.now();
+      if (step.kind === 'abandoned') return step;
       if (step.kind === 'sleep') {
         put({
           id: node.id,
@@ -219,8 +314,9 @@ export async function advanceRun(
           started_at: existing?.started_at ?? iso(startedMs),
           input: step.input,
           output: { until: iso(step.untilMs) },
+          ...(step.iterations ? { iterations: step.iterations } : {}),
         });
-        return (await checkpoint(step.untilMs)) ? { kind: 'sleeping' } : { kind: 'abandoned' };
+        return { kind: 'sleep', untilMs: step.untilMs };
       }
       if (step.kind === 'fail') {
         put({
@@ -232,7 +328,7 @@ export async function advanceRun(
           input: step.input,
           error: step.message,
         });
-        return finish('failed', step.message);
+        return failed(step.message);
       }
       put({
         id: node.id,
@@ -243,6 +339,7 @@ export async function advanceRun(
         input: step.input,
         output: step.output,
         ...(step.logs?.length ? { logs: step.logs } : {}),
+        ...(step.iterations ? { iterations: step.iterations } : {}),
         ...(existing?.attempts?.length
           ? {
               attempts: [
@@ -252,10 +349,15 @@ export async function advanceRun(
             }
           : {}),
       });
-      if (step.checkpoint && !(await checkpoint())) return { kind: 'abandoned' };
+      if (step.checkpoint && !(await w.checkpoint())) return { kind: 'abandoned' };
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      const extra = err instanceof NodeFailure && err.record?.logs?.length ? { logs: err.record.logs } : {};
+      const extra = {
+        ...(err instanceof NodeFailure && err.record?.logs?.length ? { logs: err.record.logs } : {}),
+        ...(err instanceof NodeFailure && err.record?.iterations
+          ? { iterations: err.record.iterations }
+          : {}),
+      };
       const nowMs = effects.now();
       const attempts = [
         ...(existing?.attempts ?? []),
@@ -278,7 +380,7 @@ export async function advanceRun(
           wait: 'retry',
           output: { retry_at: iso(nowMs + backoff) },
         });
-        return (await checkpoint(nowMs + backoff)) ? { kind: 'sleeping' } : { kind: 'abandoned' };
+        return { kind: 'sleep', untilMs: nowMs + backoff };
       }
       const onError = node.on_error ?? 'fail';
       put({
@@ -292,12 +394,12 @@ export async function advanceRun(
         ...(retry || onError !== 'fail' ? { attempts } : {}),
         ...(onError !== 'fail' ? { handled: onError } : {}),
       });
-      if (onError === 'fail') return finish('failed', `Node ${node.id} (${node.type}) failed: ${message}`);
+      if (onError === 'fail') return failed(`Node ${node.id} (${node.type}) failed: ${message}`);
       // Handled: recorded at once, so a resumed run does not repeat the node's attempts.
-      if (!(await checkpoint())) return { kind: 'abandoned' };
+      if (!(await w.checkpoint())) return { kind: 'abandoned' };
     }
   }
-  return finish('succeeded', null);
+  return { kind: 'finished', status: 'succeeded', error: null };
 }
 
 /**
@@ -308,6 +410,15 @@ function timeAsleep(nodes: NodeRecord[], nowMs: number): number {
   let total = 0;
   for (const n of nodes) {
     if (!n.started_at) continue;
+    if (n.iterations) {
+      // A loop: its items' sleeps (overlapping ones, of items run side by side, counted once each,
+      // but never more than the loop's own time).
+      let asleep = 0;
+      for (const it of n.iterations) asleep += timeAsleep(it.nodes, nowMs);
+      const end = n.finished_at ? Date.parse(n.finished_at) : nowMs;
+      total += Math.min(asleep, Math.max(0, end - Date.parse(n.started_at)));
+      continue;
+    }
     if (getNodeDefinition(n.type)?.sleeps) {
       const from = Date.parse(n.started_at);
       if (n.status === 'succeeded' && n.finished_at) total += Date.parse(n.finished_at) - from;

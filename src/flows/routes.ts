@@ -5,6 +5,7 @@ import { HttpError, notFound } from '../api/errors.ts';
 import { type ApiDocs, limitSchema, page, principal, validate } from '../api/http.ts';
 import { bodyFromPairs, deriveFields, type Field, fieldsFromPairs } from '../core/fields.ts';
 import {
+  allNodes,
   type FlowDocument,
   type FlowNode,
   type FlowProblem,
@@ -13,8 +14,8 @@ import {
   webhookUrl,
 } from '../core/flowDocument.ts';
 import { getCredentialSummary } from '../credentials/store.ts';
-import { getNodeDefinition } from '../nodes/index.ts';
 import type { Database } from '../db/connect.ts';
+import { getNodeDefinition } from '../nodes/index.ts';
 import {
   deleteFlow,
   type FlowRow,
@@ -108,11 +109,16 @@ function stripViewFields(input: unknown): unknown {
   return rest;
 }
 
-async function validateDocument(database: Database, tenantId: string, input: unknown): Promise<FlowDocument> {
+async function validateDocument(
+  database: Database,
+  tenantId: string,
+  input: unknown,
+  selfId?: string,
+): Promise<FlowDocument> {
   const r = validateFlowDocument(stripViewFields(input));
   if (!r.ok) throw invalidFlow(r.problems);
   const problems: FlowProblem[] = [];
-  for (const node of r.flow.nodes) {
+  for (const node of allNodes(r.flow.nodes)) {
     for (const ref of getNodeDefinition(node.type)?.credentialRefs?.(node.config) ?? []) {
       const field = `config.${ref.field}`;
       const cred = await getCredentialSummary(database, tenantId, ref.id);
@@ -125,6 +131,14 @@ async function validateDocument(database: Database, tenantId: string, input: unk
         });
     }
   }
+  // The error flow (§4.4) is a flow of this tenant (this flow itself included: an error run never
+  // starts another error run, so no loop).
+  const errorFlowId = r.flow.settings.error_flow_id;
+  if (errorFlowId && errorFlowId !== selfId && !(await getFlow(database, tenantId, errorFlowId)))
+    problems.push({
+      field: 'settings.error_flow_id',
+      msg: `flow "${errorFlowId}" does not exist in this tenant`,
+    });
   if (problems.length) throw invalidFlow(problems);
   return r.flow;
 }
@@ -205,7 +219,7 @@ export function registerFlowRoutes(
     async (req) => {
       const p = principal(req);
       const { id } = req.params as { id: string };
-      const doc = await validateDocument(database, p.tenantId, req.body);
+      const doc = await validateDocument(database, p.tenantId, req.body, id);
       const row = await replaceFlow(database, p.tenantId, id, doc);
       if (!row) throw notFound('Flow');
       return flowView(row, publicUrl);
@@ -233,7 +247,7 @@ export function registerFlowRoutes(
         settings: current.settings,
         ...(stripViewFields(req.body) as object),
       };
-      const doc = await validateDocument(database, p.tenantId, merged);
+      const doc = await validateDocument(database, p.tenantId, merged, id);
       const row = await replaceFlow(database, p.tenantId, id, doc);
       if (!row) throw notFound('Flow');
       return flowView(row, publicUrl);

@@ -70,6 +70,8 @@ const RUN_COLUMNS = [
   'error',
   'attempts',
   'rerun_of',
+  'error_of_run_id',
+  'error_flow',
   'created_at',
   'started_at',
   'finished_at',
@@ -372,12 +374,33 @@ export type RunProgress = {
   finished: boolean;
   /** Give the lease back (finished or sleeping). */
   release: boolean;
+  /**
+   * A failed run of a flow with `settings.error_flow_id` (docs/api.md §4.4): the error run to start
+   * with this write — or, with `skipped`, why none starts. Recorded on the run as `error_flow`.
+   */
+  errorRun?: ErrorRun;
+};
+
+export type ErrorRun = {
+  flowId: string;
+  /** The new run's id and its trigger (JSON-able); absent when `skipped`. */
+  runId?: string;
+  trigger?: Record<string, unknown>;
+  skipped?: string;
+};
+
+/** What a write stored of a run: for a failed run with an error flow, what became of its error run. */
+export type WrittenRun = {
+  errorFlow: { flow_id: string; run_id: string | null; skipped?: string } | null;
 };
 
 /**
  * Writes checkpoints and completions of many runs in one statement, with the events they produce
  * (transactional outbox) — only for runs this worker still holds. Wakes senders waiting for a
- * response. Returns the ids actually written (a run cancelled meanwhile is not).
+ * response. A failed run's error run (RunProgress.errorRun) is inserted by the same statement, so
+ * it exists if and only if the run is stored as failed; whether it starts (the error flow exists,
+ * is enabled and has a webhook trigger) is decided there too, and recorded on the failed run.
+ * Returns the runs actually written, by id (a run cancelled meanwhile is not).
  */
 export async function writeRunProgress(
   db: Kysely<DB>,
@@ -385,8 +408,8 @@ export async function writeRunProgress(
   now: Date,
   rows: RunProgress[],
   events: ProgressEvent[],
-): Promise<Set<string>> {
-  if (rows.length === 0) return new Set();
+): Promise<Map<string, WrittenRun>> {
+  if (rows.length === 0) return new Map();
   // Two JSON parameters (runs, events), each one native JSON.stringify: the nested documents go in
   // as JSON values, not as strings escaped again into array literals.
   const runsJson = JSON.stringify(
@@ -402,6 +425,10 @@ export async function writeRunProgress(
       run_at: x.runAt,
       finished: x.finished,
       release: x.release,
+      ef_flow: x.errorRun?.flowId ?? null,
+      ef_run: x.errorRun?.runId ?? null,
+      ef_trigger: x.errorRun?.trigger ?? null,
+      ef_skip: x.errorRun?.skipped ?? null,
     })),
   );
   const eventsJson = JSON.stringify(
@@ -415,20 +442,46 @@ export async function writeRunProgress(
       source: e.source,
     })),
   );
-  const r = await sql<{ id: string }>`/* prepared */
+  const r = await sql<{ id: string; error_flow: WrittenRun['errorFlow'] }>`/* prepared */
     with u as (
       select * from json_to_recordset(${runsJson}::json)
         as u(tenant_id text, id text, status text, nodes jsonb, vars jsonb, flow_key jsonb, error text,
-             response jsonb, run_at timestamptz, finished boolean, release boolean)
+             response jsonb, run_at timestamptz, finished boolean, release boolean,
+             ef_flow text, ef_run text, ef_trigger jsonb, ef_skip text)
+    ), ef as (
+      -- Error flows: the error flow as it is now, in this tenant, from its first webhook node.
+      select u.tenant_id, u.id, u.ef_flow, u.ef_run, u.ef_trigger, h.node_id,
+        case when u.ef_skip is not null then u.ef_skip
+             when f.id is null then 'the error flow does not exist'
+             when not f.enabled then 'the error flow is disabled'
+             when h.node_id is null then 'the error flow has no webhook trigger' end as skipped
+      from u
+      left join flows f on f.tenant_id = u.tenant_id and f.id = u.ef_flow
+      left join lateral (
+        select x.n->>'id' as node_id from jsonb_array_elements(f.nodes) with ordinality as x(n, i)
+        where x.n->>'type' = 'webhook' order by x.i limit 1) h on true
+      where u.ef_flow is not null
     ), done as (
       update runs r set status = u.status, nodes = u.nodes, vars = u.vars, flow_key = u.flow_key, error = u.error,
         response = coalesce(u.response, r.response), run_at = coalesce(u.run_at, r.run_at),
         finished_at = case when u.finished then ${now}::timestamptz else r.finished_at end,
         locked_until = case when u.release then null else r.locked_until end,
-        locked_by = case when u.release then null else r.locked_by end
-      from u
+        locked_by = case when u.release then null else r.locked_by end,
+        error_flow = case when ef.id is null then r.error_flow
+          else jsonb_build_object('flow_id', ef.ef_flow, 'run_id', case when ef.skipped is null then ef.ef_run end)
+            || case when ef.skipped is null then '{}'::jsonb else jsonb_build_object('skipped', ef.skipped) end end
+      from u left join ef on ef.tenant_id = u.tenant_id and ef.id = u.id
       where r.tenant_id = u.tenant_id and r.id = u.id and r.status = 'running' and r.locked_by = ${workerId}
-      returning r.tenant_id, r.id, r.wait_response, u.finished, (u.response is not null) as has_response
+      returning r.tenant_id, r.id, r.wait_response, u.finished, (u.response is not null) as has_response,
+        r.error_flow
+    ), er as (
+      insert into runs (tenant_id, id, flow_id, trigger_node_id, status, trigger, error_of_run_id)
+      select ef.tenant_id, ef.ef_run, ef.ef_flow, ef.node_id, 'queued', ef.ef_trigger, ef.id
+      from ef join done d on d.tenant_id = ef.tenant_id and d.id = ef.id
+      where ef.skipped is null
+      returning 1
+    ), er_woken as (
+      select pg_notify(${RUNS_CHANNEL}, '') from (select 1 from er limit 1) x
     ), ev as (
       insert into events (tenant_id, id, event_type, data, context, source)
       select e.tenant_id, e.id, e.event_type, coalesce(e.data, 'null'::jsonb), e.context, e.source
@@ -443,8 +496,9 @@ export async function writeRunProgress(
     ), woken as (
       select pg_notify(${RESPONSES_CHANNEL}, d.id) from done d where d.wait_response and (d.finished or d.has_response)
     )
-    select d.id, (select count(*) from woken) as woken from done d`.execute(db);
-  return new Set(r.rows.map((x) => x.id));
+    select d.id, d.error_flow, (select count(*) from woken) as woken, (select count(*) from er_woken) as er_woken
+    from done d`.execute(db);
+  return new Map(r.rows.map((x) => [x.id, { errorFlow: x.error_flow ?? null }]));
 }
 
 /** Keeps the lease of runs still in progress. */
@@ -483,8 +537,8 @@ export async function cancelRun(db: Kysely<DB>, tenantId: string, id: string, no
 export async function rerunRun(db: Kysely<DB>, tenantId: string, id: string, newRunId: string) {
   const r = await sql<{ id: string }>`
     with n as (
-      insert into runs (tenant_id, id, flow_id, trigger_node_id, status, trigger, raw_body, rerun_of)
-      select tenant_id, ${newRunId}, flow_id, trigger_node_id, 'queued', trigger, raw_body, id
+      insert into runs (tenant_id, id, flow_id, trigger_node_id, status, trigger, raw_body, rerun_of, error_of_run_id)
+      select tenant_id, ${newRunId}, flow_id, trigger_node_id, 'queued', trigger, raw_body, id, error_of_run_id
       from runs where tenant_id = ${tenantId} and id = ${id}
       returning id
     )

@@ -37,8 +37,14 @@ import {
   RUNS_CHANNEL,
   type RunProgress,
   releaseLeases,
+  type WrittenRun,
   writeRunProgress,
 } from './runsStore.ts';
+
+/** `${Webhook::Method}` of an error run (docs/api.md §4.4): no webhook can be called with it. */
+export const ERROR_METHOD = 'ERROR';
+/** A failed run's trigger body is passed to its error run up to this size (its JSON), else left out. */
+export const ERROR_TRIGGER_BODY_MAX = 256 * 1024;
 
 export type FinishedRun = {
   tenantId: string;
@@ -112,7 +118,8 @@ export type RunWorkerOptions = {
 type Write = {
   progress: RunProgress;
   events: ProgressEvent[];
-  resolve: (written: boolean) => void;
+  /** What was stored of the run; null when it was not (no longer this worker's). */
+  resolve: (written: WrittenRun | null) => void;
   reject: (e: unknown) => void;
 };
 
@@ -433,7 +440,8 @@ export class RunWorker {
             release: sleepUntilMs !== undefined,
           },
           [...firstEvents, ...events.map((e) => toProgressEvent(state, e, 'flow'))],
-        ).then((written) => {
+        ).then((stored) => {
+          const written = stored !== null;
           if (written) firstEvents.length = 0;
           if (written && state.waitResponse && state.response) signalRunResponse(state.id);
           return written;
@@ -486,11 +494,23 @@ export class RunWorker {
       },
       source: 'system',
     };
+    const errorRun = status === 'failed' ? errorRunOf(state, flow, error, finishedAt) : undefined;
     const written = await this.write(
-      { ...progressOf(state), status, error, runAt: null, finished: true, release: true },
+      { ...progressOf(state), status, error, runAt: null, finished: true, release: true, errorRun },
       [...firstEvents, ...events.map((e) => toProgressEvent(state, e, 'flow')), completion],
     );
     if (!written) return;
+    if (written.errorFlow?.skipped)
+      this.opts.log.warn(
+        {
+          run_id: state.id,
+          flow_id: state.flowId,
+          tenant_id: state.tenantId,
+          error_flow_id: written.errorFlow.flow_id,
+          reason: written.errorFlow.skipped,
+        },
+        'no error run started for a failed run',
+      );
     this.opts.metrics?.runFinished(status, (finishedAt.getTime() - state.startedAtMs) / 1000);
     if (state.waitResponse) signalRunResponse(state.id);
     this.opts.onRunFinished?.({
@@ -507,7 +527,7 @@ export class RunWorker {
   }
 
   /** Group commit of run writes: concurrent checkpoints and completions share one statement. */
-  private write(progress: RunProgress, events: ProgressEvent[]): Promise<boolean> {
+  private write(progress: RunProgress, events: ProgressEvent[]): Promise<WrittenRun | null> {
     return new Promise((resolve, reject) => {
       this.writes.push({ progress, events, resolve, reject });
       if (!this.writing) {
@@ -528,7 +548,7 @@ export class RunWorker {
           batch.map((w) => w.progress),
           batch.flatMap((w) => w.events),
         );
-        for (const w of batch) w.resolve(written.has(w.progress.id));
+        for (const w of batch) w.resolve(written.get(w.progress.id) ?? null);
       } catch (err) {
         if (batch.length === 1) batch[0].reject(err);
         else {
@@ -542,7 +562,7 @@ export class RunWorker {
                 [w.progress],
                 w.events,
               );
-              w.resolve(one.has(w.progress.id));
+              w.resolve(one.get(w.progress.id) ?? null);
             } catch (e) {
               w.reject(e);
             }
@@ -564,6 +584,60 @@ function progressOf(
     vars: state.vars,
     flowKey: state.flowKey,
     response: state.response,
+  };
+}
+
+/**
+ * The error run of a failed run (docs/api.md §4.4, `settings.error_flow_id`): a run of the error
+ * flow whose trigger is `{method: "ERROR", body: {run: {id, flow_id, flow_name, error, failed_node,
+ * trigger}}}`. A run that is itself an error run (method ERROR) never starts one: no chains, no loops.
+ */
+function errorRunOf(
+  state: RunState,
+  flow: FlowForRun | null,
+  error: string | null,
+  at: Date,
+): RunProgress['errorRun'] {
+  const flowId = flow?.settings.error_flow_id ?? null;
+  if (!flow || !flowId) return undefined;
+  if (state.trigger.method === ERROR_METHOD)
+    return { flowId, skipped: 'this run is itself an error run: its failure starts no other error run' };
+  const failed = [...state.nodes].reverse().find((n) => n.status === 'failed' && !n.handled);
+  const t = state.trigger;
+  const bodyJson = JSON.stringify(t.body ?? null) ?? 'null';
+  const trigger: Record<string, unknown> = {
+    method: t.method ?? null,
+    path: t.path ?? null,
+    headers: t.headers ?? {},
+    query: t.query ?? {},
+    body: bodyJson.length > ERROR_TRIGGER_BODY_MAX ? null : (t.body ?? null),
+    ...(bodyJson.length > ERROR_TRIGGER_BODY_MAX ? { body_omitted: true } : {}),
+  };
+  const body = {
+    run: {
+      id: state.id,
+      flow_id: state.flowId,
+      flow_name: flow.name,
+      error,
+      failed_node: failed?.id ?? null,
+      trigger,
+    },
+  };
+  return {
+    flowId,
+    runId: newId('run'),
+    trigger: {
+      method: ERROR_METHOD,
+      path: '',
+      headers: {},
+      query: {},
+      body,
+      body_kind: 'json',
+      content_type: 'application/json',
+      ip: null,
+      received_at: at.toISOString(),
+      size_bytes: Buffer.byteLength(JSON.stringify(body)),
+    },
   };
 }
 

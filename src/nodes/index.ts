@@ -11,6 +11,7 @@ import { emitNode } from './emit/index.ts';
 import { failNode } from './fail/index.ts';
 import { httpNode } from './http/index.ts';
 import { ifNode } from './if/index.ts';
+import { loopNode } from './loop/index.ts';
 import { respondNode } from './respond/index.ts';
 import { setNode } from './set/index.ts';
 import { switchNode } from './switch/index.ts';
@@ -24,6 +25,7 @@ const DEFINITIONS: readonly NodeDefinition[] = [
   setNode,
   ifNode,
   switchNode,
+  loopNode,
   transformNode,
   codeNode,
   httpNode,
@@ -44,5 +46,5 @@ export function getNodeDefinition(type: string): NodeDefinition | undefined {
 
 /** The catalog `GET /api/v1/node-types` serves, in palette order. */
 export function nodeCatalog(): NodeCatalogEntry[] {
-  return DEFINITIONS.map((d) => ({ type: d.type, ...d.catalog }));
+  return DEFINITIONS.map((d) => ({ type: d.type, ...d.catalog, container: d.catalog.container ?? false }));
 }

@@ -18,12 +18,13 @@ const fieldKeys = (fields: FieldSpec[]): string[] =>
   );
 
 describe('node registry', () => {
-  it('lists the twelve node types in palette order, the webhook trigger first', () => {
+  it('lists the thirteen node types in palette order, the webhook trigger first', () => {
     expect(NODE_TYPES).toEqual([
       'webhook',
       'set',
       'if',
       'switch',
+      'loop',
       'transform',
       'code',
       'http',

@@ -6,7 +6,14 @@
 import type { z } from 'zod';
 import type { FlowEdge, FlowNode } from '../core/flowDocument.ts';
 import type { TemplateContext } from '../core/templates.ts';
-import type { EngineEffects, NodeRecord, PendingEvent, RunState } from '../flows/engine.ts';
+import type {
+  EngineEffects,
+  LoopIteration,
+  NodeRecord,
+  PendingEvent,
+  RunState,
+  Walker,
+} from '../flows/engine.ts';
 
 /** One input of a node's settings panel, bound to `config[key]`. */
 export type FieldSpec = {
@@ -63,6 +70,8 @@ export type NodeCatalogEntry = {
   trigger: boolean;
   /** Ends its branch: no outgoing edges. */
   terminal: boolean;
+  /** Drawn as a group holding its body's nodes (loop). */
+  container?: boolean;
   /** The out-edges it offers: plain; boolean (`when: true|false`); cases (`when: "<case>"|"default"`). */
   edges: 'plain' | 'boolean' | 'cases';
   /** The config a new node of this type starts with. */
@@ -86,9 +95,18 @@ export type ConfigProblem = { field: string; msg: string };
 
 /** What an executor returns: done (with what to record), asleep until a time, or a failed run. */
 export type StepResult =
-  | { kind: 'done'; input?: unknown; output?: unknown; checkpoint?: boolean; logs?: string[] }
-  | { kind: 'sleep'; input?: unknown; untilMs: number }
-  | { kind: 'fail'; input?: unknown; message: string };
+  | {
+      kind: 'done';
+      input?: unknown;
+      output?: unknown;
+      checkpoint?: boolean;
+      logs?: string[];
+      iterations?: LoopIteration[];
+    }
+  | { kind: 'sleep'; input?: unknown; untilMs: number; iterations?: LoopIteration[] }
+  | { kind: 'fail'; input?: unknown; message: string }
+  /** The run is no longer this worker's (a checkpoint said so): stop, record nothing. */
+  | { kind: 'abandoned' };
 
 /** What an executor gets: the node, the run, the template context and the engine's effects. */
 export type NodeContext<C = any> = {
@@ -101,6 +119,11 @@ export type NodeContext<C = any> = {
   existing: NodeRecord | undefined;
   /** Events to publish with the node's checkpoint (emit). */
   events: PendingEvent[];
+  /**
+   * The run around the node, for a node with a body (loop): walk a body graph, persist the run, and
+   * `live(record)` to put the node's in-progress record in the run (so a checkpoint keeps it).
+   */
+  runtime: Walker & { live(record: Omit<NodeRecord, 'id' | 'type'>): void };
 };
 
 export type NodeDefinition<C = any> = {
@@ -118,6 +141,13 @@ export type NodeDefinition<C = any> = {
   edgeProblem?: (edge: FlowEdge) => string | undefined;
   /** Whether an out-edge carries control after the node ran (default: every edge of a succeeded node). */
   edgeTaken?: (edge: FlowEdge, output: unknown, siblings: readonly FlowEdge[]) => boolean;
+  /**
+   * A node with a body (loop): the body's nodes and edges in its config, checked on save like the
+   * flow's own graph (and replaced by their normalised form).
+   */
+  body?: (config: C) => { nodes: unknown[]; edges: unknown[] };
+  /** Why the type cannot be a node of a loop's body (triggers never can), or undefined. */
+  notInBody?: string;
   /** A waiting record of this type is asleep (its time does not count against the run's timeout). */
   sleeps?: boolean;
   execute: (c: NodeContext<C>) => Promise<StepResult>;

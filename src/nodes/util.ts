@@ -3,13 +3,13 @@ import { z } from 'zod';
 import { parsePath, setPath } from '../core/paths.ts';
 import { renderDeep, type TemplateContext } from '../core/templates.ts';
 import type { OutboundResponse } from '../delivery/httpClient.ts';
-import type { RunState } from '../flows/engine.ts';
+import type { LoopIteration, RunState } from '../flows/engine.ts';
 
 /** A node's own failure: its message becomes the node's error; `record` goes on the node record (logs). */
 export class NodeFailure extends Error {
   constructor(
     message: string,
-    readonly record?: { logs?: string[] },
+    readonly record?: { logs?: string[]; iterations?: LoopIteration[] },
   ) {
     super(message);
   }

@@ -3,7 +3,7 @@
  * (parsed by the type's own schema, as on save) and effects that refuse what a test did not give.
  */
 import { OutboundClient } from '../../src/delivery/httpClient.ts';
-import { type EngineEffects, type RunState, templateContext } from '../../src/flows/engine.ts';
+import { createWalker, type EngineEffects, type RunState, templateContext } from '../../src/flows/engine.ts';
 import type { NodeContext, NodeDefinition, StepResult } from '../../src/nodes/types.ts';
 
 export function runState(trigger: Partial<RunState['trigger']> = {}): RunState {
@@ -61,15 +61,29 @@ export async function runNode(
   const parsed = def.schema.safeParse(config);
   if (!parsed.success) throw new Error(`invalid ${def.type} config: ${parsed.error.message}`);
   const state = opts.state ?? runState();
-  const events: NodeContext['events'] = [];
+  const effects = opts.effects ?? testEffects();
+  // (runState starts at epoch 0: no run timeout here.)
+  const walker = createWalker(state, effects, Number.POSITIVE_INFINITY);
+  const events = walker.events;
+  const id = `${def.type}_1`;
   const result = await def.execute({
-    node: { id: `${def.type}_1`, type: def.type, config: parsed.data },
+    node: { id, type: def.type, config: parsed.data },
     config: parsed.data,
     state,
     ctx: templateContext(state, opts.steps ?? {}),
-    effects: opts.effects ?? testEffects(),
+    effects,
     existing: opts.existing,
     events,
+    runtime: {
+      ...walker,
+      checkpoint: () => walker.checkpoint(),
+      live: (rec) => {
+        const i = state.nodes.findIndex((r) => r.id === id);
+        const live = { ...rec, id, type: def.type };
+        if (i >= 0) state.nodes[i] = live;
+        else state.nodes.push(live);
+      },
+    },
   });
   return { result, state, events };
 }

@@ -45,6 +45,7 @@ export const respondNode: NodeDefinition<RespondConfig> = {
     output: '{status, headers, body, used}: used is false when an earlier respond had answered',
   },
   schema,
+  notInBody: 'it answers the caller once, not once per item (respond after the loop)',
   execute: async ({ config, ctx, state }) => {
     const headers = await renderHeaders(config.headers, ctx);
     const body = await render(config.body ?? '', ctx, 'body');
