@@ -10,8 +10,8 @@ import { renderDocsPage } from './api/docsPage.ts';
 import { HttpError } from './api/errors.ts';
 import { registerHealthRoutes } from './api/health.ts';
 import { ApiDocs } from './api/http.ts';
-import { registerPresetRoutes } from './api/presets.ts';
 import { registerNodeTypeRoutes } from './api/nodeTypes.ts';
+import { registerPresetRoutes } from './api/presets.ts';
 import { requestIdFor } from './api/requestId.ts';
 import type { Config } from './config.ts';
 import { registerCredentialRoutes } from './credentials/routes.ts';
@@ -29,6 +29,7 @@ import { registerRunRoutes } from './flows/runsRoutes.ts';
 import { type FinishedRun, RunWorker } from './flows/worker.ts';
 import { HookCache } from './ingest/cache.ts';
 import { RunGroupCommitter } from './ingest/groupCommit.ts';
+import { registerResumeRoutes } from './ingest/resume.ts';
 import { registerIngestRoutes } from './ingest/route.ts';
 import { HookflowMetrics } from './metrics/metrics.ts';
 import { readQueueSnapshot } from './metrics/queues.ts';
@@ -179,6 +180,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
       : new RunWorker({
           database,
           secretKey,
+          publicUrl: config.publicUrl,
           client,
           webhookCall: createWebhookCaller({ database, secretKey, client, now }),
           now,
@@ -324,6 +326,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     now,
     publicUrl: config.publicUrl,
   });
+  registerResumeRoutes(app, { database, secretKey, maxBodyBytes: config.maxBodyBytes, now });
 
   const docs = new ApiDocs();
   await app.register(async (api) => {

@@ -190,4 +190,70 @@ describe('a worker killed mid-run', () => {
     expect(loop.output).toEqual({ results: [200, 200, 200, 200, 200], count: 5, failed: 0 });
     expect(loop.iterations.map((it: any) => it.status)).toEqual(Array(5).fill('succeeded'));
   }, 90_000);
+
+  it('keeps a run waiting for a callback across a SIGKILL: the call after restart resumes it', async () => {
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const gone = new Promise((r) => child!.once('exit', r));
+      child.kill('SIGKILL');
+      await gone;
+    }
+    await start();
+    const flow = await api('POST', '/api/v1/flows', {
+      name: 'crash while waiting',
+      nodes: [
+        { id: 'webhook_1', type: 'webhook', config: { methods: ['POST'] } },
+        {
+          id: 'http_1',
+          type: 'http',
+          config: { method: 'POST', url: `${first.url}/job`, body: { cb: '${resume.wait_1}' } },
+        },
+        { id: 'wait_1', type: 'wait', config: {} },
+        { id: 'set_1', type: 'set', config: { values: { 'vars.answer': '${steps.wait_1.body.answer}' } } },
+      ],
+      edges: [
+        { from: 'webhook_1', to: 'http_1' },
+        { from: 'http_1', to: 'wait_1' },
+        { from: 'wait_1', to: 'set_1' },
+      ],
+    });
+    expect(flow.status).toBe(201);
+    const before = first.received.length;
+    const ack = await (
+      await fetch(flow.body.webhooks[0].url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      })
+    ).json();
+    await eventually(
+      async () => {
+        const r = await api('GET', `/api/v1/runs/${ack.run_id}`);
+        return r.body.nodes?.find((n: any) => n.id === 'wait_1')?.status === 'waiting';
+      },
+      20_000,
+      'the run waiting',
+    );
+    const cb = JSON.parse(first.received[before]!.body).cb as string;
+    const exited = new Promise((r) => child!.once('exit', r));
+    child!.kill('SIGKILL');
+    await exited;
+
+    await start();
+    const res = await fetch(cb.replace(/^http:\/\/[^/]+/, `http://127.0.0.1:${port}`), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"answer":"after the crash"}',
+    });
+    expect(res.status).toBe(200);
+    const run = await eventually(
+      async () => {
+        const r = await api('GET', `/api/v1/runs/${ack.run_id}`);
+        return r.body.status === 'succeeded' ? r.body : undefined;
+      },
+      30_000,
+      'run to succeed after the callback',
+    );
+    expect(run.vars).toEqual({ answer: 'after the crash' });
+    expect(first.received.length - before).toBe(1); // the call before the wait was not made again
+  }, 90_000);
 });

@@ -2,7 +2,14 @@
  * Secrets at rest and API keys. AES-256-GCM with a random 96-bit IV per value and the owning
  * row's identity as additional data, so a ciphertext copied to another row does not decrypt.
  */
-import { createCipheriv, createDecipheriv, createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createHmac,
+  randomBytes,
+  timingSafeEqual,
+} from 'node:crypto';
 
 const VERSION = 1;
 
@@ -39,4 +46,27 @@ export function safeEqual(a: string | Buffer, b: string | Buffer): boolean {
   const ha = createHash('sha256').update(a).digest();
   const hb = createHash('sha256').update(b).digest();
   return timingSafeEqual(ha, hb);
+}
+
+/**
+ * The token of a run's resume URL for one wait node (docs/api.md §4.7): the tenant (so the run can
+ * be found by its key), then an HMAC-SHA256 under the instance's secret key of tenant, run and node.
+ * Unguessable without the key, nothing to store, and checked in constant time.
+ */
+export function resumeToken(key: Buffer, tenantId: string, runId: string, nodeId: string): string {
+  const mac = createHmac('sha256', key).update(`hookflow-resume\0${tenantId}\0${runId}\0${nodeId}`).digest();
+  return `${Buffer.from(tenantId).toString('base64url')}.${mac.toString('base64url')}`;
+}
+
+/** The tenant a resume token was made for, when it is genuine for that run and node; else undefined. */
+export function checkResumeToken(
+  key: Buffer,
+  token: string,
+  runId: string,
+  nodeId: string,
+): string | undefined {
+  const dot = token.indexOf('.');
+  if (dot <= 0) return undefined;
+  const tenantId = Buffer.from(token.slice(0, dot), 'base64url').toString('utf8');
+  return safeEqual(resumeToken(key, tenantId, runId, nodeId), token) ? tenantId : undefined;
 }

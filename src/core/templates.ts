@@ -37,6 +37,8 @@ export type TemplateContext = {
   event?: Record<string, unknown>;
   /** Inside a loop's body: the item, its index, and the enclosing loop's (nested loops). */
   loop?: { item?: unknown; index?: number; parent?: TemplateContext['loop'] };
+  /** The resume URL of each wait node of the run, by node id. */
+  resume?: Record<string, string>;
   /** On an error branch (`on_error: "branch"`): the error handled, `{message, node_id}`. */
   error?: { message: string; node_id: string };
 };
@@ -104,9 +106,9 @@ const DEFAULT_MAX_DEPTH = 1000;
 /** Longest sequence a JSONata expression may build (bounds memory as the timeout bounds time). */
 const MAX_SEQUENCE = 1_000_000;
 const WEBHOOK_ROOTS: readonly WebhookRoot[] = ['Body', 'Headers', 'Query', 'Method', 'Path'];
-const CONTEXT_ROOTS = new Set(['flow', 'vars', 'steps', 'run', 'tenant', 'event', 'error', 'loop']);
+const CONTEXT_ROOTS = new Set(['flow', 'vars', 'steps', 'run', 'tenant', 'event', 'error', 'loop', 'resume']);
 const ROOTS_TEXT =
-  'Webhook::Body, Webhook::Headers, Webhook::Query, Webhook::Method, Webhook::Path, flow, vars, steps, run, tenant, event, error, loop';
+  'Webhook::Body, Webhook::Headers, Webhook::Query, Webhook::Method, Webhook::Path, flow, vars, steps, run, tenant, event, error, loop, resume';
 /** Characters that never belong in an unquoted path: their presence means an expression was meant. */
 const NOT_A_PATH = /[\s()+*/<>=!&|,;{}$?:~^%`]/;
 const MAX_WALK_DEPTH = 200;
@@ -482,6 +484,7 @@ function jsonataInput(ctx: TemplateContext): Record<string, unknown> {
     event: ctx.event,
     error: ctx.error,
     loop: ctx.loop,
+    resume: ctx.resume,
   };
 }
 

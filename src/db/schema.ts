@@ -88,9 +88,20 @@ export interface RunsTable {
   error_of_run_id: string | null;
   /** A failed run of a flow with an error flow: {flow_id, run_id} or {flow_id, run_id: null, skipped}. */
   error_flow: ColumnType<unknown, string | null | undefined, string | null>;
+  /** A wait's callback came while a worker held the run: its next release makes it due at once. */
+  wake_pending: Generated<boolean>;
   created_at: Timestamp;
   started_at: Date | null;
   finished_at: Date | null;
+}
+
+/** A callback to a run's resume URL (the wait node), stored before it was answered. */
+export interface RunResumesTable {
+  tenant_id: string;
+  run_id: string;
+  node_id: string;
+  request: Json<Record<string, unknown>>;
+  created_at: Timestamp;
 }
 
 export interface IdempotencyKeysTable {
@@ -214,6 +225,7 @@ export interface DB {
   credentials: CredentialsTable;
   flows: FlowsTable;
   runs: RunsTable;
+  run_resumes: RunResumesTable;
   idempotency_keys: IdempotencyKeysTable;
   samples: SamplesTable;
   events: EventsTable;

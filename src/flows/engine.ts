@@ -21,6 +21,7 @@ import type { OutboundRequest, OutboundResponse } from '../delivery/httpClient.t
 import type { CodeJob, CodeResult } from '../nodes/code/sandbox.ts';
 import { getNodeDefinition } from '../nodes/index.ts';
 import { NodeFailure } from '../nodes/util.ts';
+import type { ResumeRequest } from './runsStore.ts';
 
 export type NodeStatus = 'succeeded' | 'failed' | 'skipped' | 'waiting';
 
@@ -40,8 +41,11 @@ export type NodeRecord = {
   attempts?: NodeAttempt[];
   /** `retry`: the node is waiting for its next attempt (not for its own timer). */
   wait?: 'retry';
-  /** A failure the flow handled (`on_error`): the run went on along the normal or the error edges. */
-  handled?: 'continue' | 'branch';
+  /**
+   * A failure the flow handled: `on_error` continue (the normal edges) or branch (the error edges),
+   * or a timeout taken by the node's `"when": "timeout"` edges.
+   */
+  handled?: 'continue' | 'branch' | 'timeout';
   /** What a code node's console printed. */
   logs?: string[];
   /** A loop's items that started, in item order: each with its body's node records. */
@@ -118,6 +122,10 @@ export type EngineEffects = {
     tenantId: string,
     id: string,
   ): Promise<{ type: string; data: Record<string, unknown> } | undefined>;
+  /** A wait node's resume URL in this run (docs/api.md §4.7). */
+  resumeUrl(tenantId: string, runId: string, nodeId: string): string;
+  /** The callback stored for a wait node of this run, if one came. */
+  resumed(tenantId: string, runId: string, nodeId: string): Promise<ResumeRequest | undefined>;
   /** Runs a code node's JavaScript in the sandbox (src/nodes/code/sandbox.ts); never rejects. */
   runCode(tenantId: string, job: CodeJob): Promise<CodeResult>;
   /** Persists progress; false when the run is no longer this worker's (cancelled, lease lost). */
@@ -153,6 +161,12 @@ export async function advanceRun(
   effects: EngineEffects,
 ): Promise<Outcome> {
   const ctx = templateContext(state, {});
+  // `${resume.<wait id>}` in every template of the run, before the wait too (an http node sends it).
+  const waits = flow.plan.order.filter((n) => n.type === 'wait');
+  if (waits.length)
+    ctx.resume = Object.fromEntries(
+      waits.map((n) => [n.id, effects.resumeUrl(state.tenantId, state.id, n.id)]),
+    );
   const walker = createWalker(state, effects, flow.settings.timeout_ms);
   const graph: Graph = {
     order: flow.plan.order,
@@ -181,11 +195,18 @@ export function createWalker(
 ): Walker & { checkpoint(sleepUntilMs?: number): Promise<boolean>; settled(): Promise<boolean> } {
   const events: PendingEvent[] = [];
   let last: Promise<boolean> = Promise.resolve(true);
+  /** A checkpoint waiting for the one being written: it will persist the run as it then stands. */
+  let queued: Promise<boolean> | null = null;
   const checkpoint = (sleepUntilMs?: number) => {
-    last = last.then((ok) =>
-      ok ? effects.checkpoint(state, { events: events.splice(0), sleepUntilMs }) : false,
-    );
-    return last;
+    // Items asking together share the next write (it captures all of their progress).
+    if (sleepUntilMs === undefined && queued) return queued;
+    const next: Promise<boolean> = last.then((ok) => {
+      if (queued === next) queued = null;
+      return ok ? effects.checkpoint(state, { events: events.splice(0), sleepUntilMs }) : false;
+    });
+    if (sleepUntilMs === undefined) queued = next;
+    last = next;
+    return next;
   };
   const timedOut = () => {
     const nowMs = effects.now();
@@ -253,6 +274,7 @@ async function walkGraph(
     const src = records.get(e.from);
     if (!src) return false;
     const isErrorEdge = e.when === 'error' && byId.get(e.from)?.on_error === 'branch';
+    if (src.status === 'failed' && src.handled === 'timeout') return e.when === 'timeout';
     if (src.status === 'failed' && src.handled === 'branch') return isErrorEdge;
     if (src.status !== 'succeeded' && !(src.status === 'failed' && src.handled === 'continue')) return false;
     if (isErrorEdge) return false;
@@ -381,6 +403,25 @@ async function walkGraph(
           output: { retry_at: iso(nowMs + backoff) },
         });
         return { kind: 'sleep', untilMs: nowMs + backoff };
+      }
+      // A timeout (wait) with `"when": "timeout"` edges takes them, whatever on_error says.
+      if (
+        err instanceof NodeFailure &&
+        err.timeout &&
+        (graph.outgoing.get(node.id) ?? []).some((e) => e.when === 'timeout')
+      ) {
+        put({
+          id: node.id,
+          type: node.type,
+          status: 'failed',
+          started_at: existing?.started_at ?? iso(startedMs),
+          finished_at: iso(nowMs),
+          error: message,
+          ...(retry ? { attempts } : {}),
+          handled: 'timeout',
+        });
+        if (!(await w.checkpoint())) return { kind: 'abandoned' };
+        continue;
       }
       const onError = node.on_error ?? 'fail';
       put({

@@ -463,7 +463,11 @@ export async function writeRunProgress(
       where u.ef_flow is not null
     ), done as (
       update runs r set status = u.status, nodes = u.nodes, vars = u.vars, flow_key = u.flow_key, error = u.error,
-        response = coalesce(u.response, r.response), run_at = coalesce(u.run_at, r.run_at),
+        response = coalesce(u.response, r.response),
+        -- A wait's callback stored while this worker held the run: due at once, not at its timeout.
+        run_at = case when u.release and not u.finished and r.wake_pending then ${now}::timestamptz
+          else coalesce(u.run_at, r.run_at) end,
+        wake_pending = case when u.release then false else r.wake_pending end,
         finished_at = case when u.finished then ${now}::timestamptz else r.finished_at end,
         locked_until = case when u.release then null else r.locked_until end,
         locked_by = case when u.release then null else r.locked_by end,
@@ -473,7 +477,9 @@ export async function writeRunProgress(
       from u left join ef on ef.tenant_id = u.tenant_id and ef.id = u.id
       where r.tenant_id = u.tenant_id and r.id = u.id and r.status = 'running' and r.locked_by = ${workerId}
       returning r.tenant_id, r.id, r.wait_response, u.finished, (u.response is not null) as has_response,
-        r.error_flow
+        r.error_flow, (u.release and not u.finished and r.run_at < u.run_at) as woke
+    ), resumed as (
+      select pg_notify(${RUNS_CHANNEL}, '') from (select 1 from done where woke limit 1) x
     ), er as (
       insert into runs (tenant_id, id, flow_id, trigger_node_id, status, trigger, error_of_run_id)
       select ef.tenant_id, ef.ef_run, ef.ef_flow, ef.node_id, 'queued', ef.ef_trigger, ef.id
@@ -496,7 +502,8 @@ export async function writeRunProgress(
     ), woken as (
       select pg_notify(${RESPONSES_CHANNEL}, d.id) from done d where d.wait_response and (d.finished or d.has_response)
     )
-    select d.id, d.error_flow, (select count(*) from woken) as woken, (select count(*) from er_woken) as er_woken
+    select d.id, d.error_flow, (select count(*) from woken) as woken, (select count(*) from er_woken) as er_woken,
+      (select count(*) from resumed) as resumed
     from done d`.execute(db);
   return new Map(r.rows.map((x) => [x.id, { errorFlow: x.error_flow ?? null }]));
 }
@@ -575,4 +582,73 @@ export async function purgeFinishedRuns(database: Database, batch = 500): Promis
       limit ${batch}
       for update of r skip locked)`.execute(database.db);
   return Number(r.numAffectedRows ?? 0);
+}
+
+/** A callback to a wait node's resume URL, as stored (docs/api.md §4.7). */
+export type ResumeRequest = {
+  method: string;
+  headers: Record<string, unknown>;
+  query: Record<string, unknown>;
+  body: unknown;
+  body_kind: string;
+  received_at: string;
+};
+
+/** What the resume URL needs of its run: its state, and the wait node as the flow has it now. */
+export async function getRunForResume(db: Kysely<DB>, tenantId: string, runId: string, nodeId: string) {
+  const r = await sql<{
+    status: string;
+    node_status: string | null;
+    node: { type?: string; config?: unknown } | null;
+  }>`
+    select r.status,
+      (select n->>'status' from jsonb_array_elements(r.nodes) n where n->>'id' = ${nodeId} limit 1) as node_status,
+      (select n from jsonb_array_elements(f.nodes) n where n->>'id' = ${nodeId} limit 1) as node
+    from runs r left join flows f on f.tenant_id = r.tenant_id and f.id = r.flow_id
+    where r.tenant_id = ${tenantId} and r.id = ${runId}`.execute(db);
+  return r.rows[0];
+}
+
+/**
+ * Stores a callback for a run's wait node and wakes the run (at once when no worker holds it; at
+ * the holder's next release otherwise), in one statement. False when one was stored before.
+ */
+export async function storeResume(
+  db: Kysely<DB>,
+  r: { tenantId: string; runId: string; nodeId: string; request: ResumeRequest; now: Date },
+): Promise<boolean> {
+  const res = await sql<{ stored: number }>`
+    with ins as (
+      insert into run_resumes (tenant_id, run_id, node_id, request)
+      values (${r.tenantId}, ${r.runId}, ${r.nodeId}, ${JSON.stringify(r.request)}::jsonb)
+      on conflict do nothing
+      returning 1
+    ), wake as (
+      update runs set wake_pending = true,
+        run_at = case when locked_by is null and run_at > ${r.now}::timestamptz then ${r.now}::timestamptz else run_at end
+      where tenant_id = ${r.tenantId} and id = ${r.runId} and status in ('queued', 'running')
+        and exists (select 1 from ins)
+      returning 1
+    ), woken as (
+      select pg_notify(${RUNS_CHANNEL}, '') from (select 1 from wake limit 1) x
+    )
+    select (select count(*) from ins)::int as stored, (select count(*) from woken)::int as woken`.execute(db);
+  return (res.rows[0]?.stored ?? 0) > 0;
+}
+
+/** The callback stored for a run's wait node, if one came. */
+export async function findResume(
+  db: Kysely<DB>,
+  tenantId: string,
+  runId: string,
+  nodeId: string,
+): Promise<ResumeRequest | undefined> {
+  const row = await db
+    .selectFrom('run_resumes')
+    .select('request')
+    .where('tenant_id', '=', tenantId)
+    .where('run_id', '=', runId)
+    .where('node_id', '=', nodeId)
+    .executeTakeFirst();
+  return row?.request as ResumeRequest | undefined;
 }

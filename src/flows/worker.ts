@@ -4,8 +4,9 @@
  * produce, in the same transaction). Woken by NOTIFY on new runs, with a polling fallback that also
  * picks up delayed runs coming due and runs whose lease ran out because their worker died.
  */
-import { CodeSandbox } from '../nodes/code/sandbox.ts';
+
 import { hostname } from 'node:os';
+import { resumeToken } from '../core/crypto.ts';
 import { newId } from '../core/ids.ts';
 import { Wakeable } from '../core/wakeable.ts';
 import { loadCredential } from '../credentials/store.ts';
@@ -15,6 +16,7 @@ import type { OutboundClient } from '../delivery/httpClient.ts';
 import { SubscriptionCache } from '../delivery/subscriptions.ts';
 import type { LocalRunner } from '../ingest/groupCommit.ts';
 import type { RunMetrics } from '../metrics/metrics.ts';
+import { CodeSandbox } from '../nodes/code/sandbox.ts';
 import {
   advanceRun,
   type EngineEffects,
@@ -31,6 +33,7 @@ import {
   type ClaimedRun,
   claimRuns,
   extendLeases,
+  findResume,
   type LocalClaim,
   type NewRun,
   type ProgressEvent,
@@ -98,6 +101,8 @@ type Log = {
 export type RunWorkerOptions = {
   database: Database;
   secretKey: Buffer;
+  /** `PUBLIC_URL` (no trailing `/`): where wait nodes' resume URLs point (docs/api.md §4.7). */
+  publicUrl?: string;
   client: OutboundClient;
   webhookCall: EngineEffects['webhookCall'];
   /** Where code nodes run (QuickJS on worker threads); by default the worker's own, closed on stop. */
@@ -428,6 +433,9 @@ export class RunWorker {
       http: (req) => client.request(req),
       webhookCall: this.opts.webhookCall,
       runCode: (tenantId, job) => this.sandbox.run(tenantId, job),
+      resumeUrl: (tenantId, runId, nodeId) =>
+        `${this.opts.publicUrl ?? ''}/resume/${encodeURIComponent(runId)}/${encodeURIComponent(nodeId)}/${resumeToken(secretKey, tenantId, runId, nodeId)}`,
+      resumed: (tenantId, runId, nodeId) => findResume(database.db, tenantId, runId, nodeId),
       credential: (tenantId, id) => loadCredential(database, secretKey, tenantId, id),
       checkpoint: (state, { events, sleepUntilMs }) =>
         this.write(

@@ -12,18 +12,7 @@ import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type ParsedBody, parseBody } from '../core/body.ts';
 import { checkParameterTypes, findMissingParameters, type RequestParts } from '../core/fields.ts';
-import type { WebhookConfig } from '../nodes/webhook/index.ts';
 import { newId } from '../core/ids.ts';
-import { renderDeep, type TemplateContext } from '../core/templates.ts';
-import { verificationNeedsBody, verifyRequest } from '../core/verify/index.ts';
-import type { Database } from '../db/connect.ts';
-import { isDatabaseUnavailable } from '../db/errors.ts';
-import type { ResponseWaiter, WaitResult } from '../flows/responses.ts';
-import { captureSample } from '../flows/store.ts';
-import type { IngestMetrics } from '../metrics/metrics.ts';
-import type { HookCache, HookNode } from './cache.ts';
-import type { RunGroupCommitter } from './groupCommit.ts';
-import { acceptIdempotent, type StoredResponse } from './idempotency.ts';
 import {
   getPreset,
   type HandshakeAnswer,
@@ -31,6 +20,17 @@ import {
   type Preset,
   type PresetRequest,
 } from '../core/presets/index.ts';
+import { renderDeep, type TemplateContext } from '../core/templates.ts';
+import { verificationNeedsBody, verifyRequest } from '../core/verify/index.ts';
+import type { Database } from '../db/connect.ts';
+import { isDatabaseUnavailable } from '../db/errors.ts';
+import type { ResponseWaiter, WaitResult } from '../flows/responses.ts';
+import { captureSample } from '../flows/store.ts';
+import type { IngestMetrics } from '../metrics/metrics.ts';
+import type { WebhookConfig } from '../nodes/webhook/index.ts';
+import type { HookCache, HookNode } from './cache.ts';
+import type { RunGroupCommitter } from './groupCommit.ts';
+import { acceptIdempotent, type StoredResponse } from './idempotency.ts';
 
 export type IngestDeps = {
   database: Database;
@@ -54,16 +54,16 @@ declare module 'fastify' {
   }
 }
 
-const ROUTE_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+export const ROUTE_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
-type Answer = { status: number; headers: Record<string, string>; body: Buffer };
+export type Answer = { status: number; headers: Record<string, string>; body: Buffer };
 
-const json = (status: number, value: unknown, headers: Record<string, string> = {}): Answer => ({
+export const json = (status: number, value: unknown, headers: Record<string, string> = {}): Answer => ({
   status,
   headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
   body: Buffer.from(JSON.stringify(value)),
 });
-const problem = (status: number, code: string, msg: string, extra: Record<string, unknown> = {}) =>
+export const problem = (status: number, code: string, msg: string, extra: Record<string, unknown> = {}) =>
   json(status, { msg, code, ...extra });
 
 export function registerIngestRoutes(app: FastifyInstance, deps: IngestDeps): void {
@@ -364,11 +364,11 @@ function challenge(authType: string, a: Answer): Answer {
   return a;
 }
 
-function withHeader(a: Answer, name: string, value: string): Answer {
+export function withHeader(a: Answer, name: string, value: string): Answer {
   return { ...a, headers: { ...a.headers, [name]: value } };
 }
 
-function tooLarge(limit: number): Answer {
+export function tooLarge(limit: number): Answer {
   // The rest of the body is not read; close the connection rather than leave it unusable.
   return withHeader(
     problem(413, 'body_too_large', `The request body is larger than the limit of ${limit} bytes`, {
@@ -458,7 +458,7 @@ export function headerValue(headers: IncomingMessage['headers'], name: string): 
   return Array.isArray(v) ? v.join(', ') : v;
 }
 
-function checkStorableQuery(query: Record<string, unknown>): string | undefined {
+export function checkStorableQuery(query: Record<string, unknown>): string | undefined {
   for (const [k, v] of Object.entries(query)) {
     for (const s of [k, ...(Array.isArray(v) ? v : [v])]) {
       if (typeof s === 'string' && (s.includes('\0') || (/[\uD800-\uDFFF]/.test(s) && !isWellFormed(s))))
@@ -573,7 +573,7 @@ async function tryCapture(
 }
 
 /** Reads the request body once, stopping (without buffering further) as soon as it passes the limit. */
-class BodyReader {
+export class BodyReader {
   private result?: Promise<Buffer | 'too_large' | 'aborted'>;
   constructor(
     private readonly req: IncomingMessage,

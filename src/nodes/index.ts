@@ -4,7 +4,7 @@
  * `GET /api/v1/node-types` (and through it the canvas) all read this list; adding a node type is
  * one folder here and its test.
  */
-import type { NodeCatalogEntry, NodeDefinition } from './types.ts';
+
 import { codeNode } from './code/index.ts';
 import { delayNode } from './delay/index.ts';
 import { emitNode } from './emit/index.ts';
@@ -16,6 +16,8 @@ import { respondNode } from './respond/index.ts';
 import { setNode } from './set/index.ts';
 import { switchNode } from './switch/index.ts';
 import { transformNode } from './transform/index.ts';
+import type { NodeCatalogEntry, NodeDefinition } from './types.ts';
+import { waitNode } from './wait/index.ts';
 import { webhookNode } from './webhook/index.ts';
 import { webhookCallNode } from './webhook_call/index.ts';
 
@@ -32,6 +34,7 @@ const DEFINITIONS: readonly NodeDefinition[] = [
   webhookCallNode,
   emitNode,
   delayNode,
+  waitNode,
   respondNode,
   failNode,
 ];

@@ -18,7 +18,7 @@ const fieldKeys = (fields: FieldSpec[]): string[] =>
   );
 
 describe('node registry', () => {
-  it('lists the thirteen node types in palette order, the webhook trigger first', () => {
+  it('lists the fourteen node types in palette order, the webhook trigger first', () => {
     expect(NODE_TYPES).toEqual([
       'webhook',
       'set',
@@ -31,6 +31,7 @@ describe('node registry', () => {
       'webhook_call',
       'emit',
       'delay',
+      'wait',
       'respond',
       'fail',
     ]);

@@ -72,8 +72,11 @@ export type NodeCatalogEntry = {
   terminal: boolean;
   /** Drawn as a group holding its body's nodes (loop). */
   container?: boolean;
-  /** The out-edges it offers: plain; boolean (`when: true|false`); cases (`when: "<case>"|"default"`). */
-  edges: 'plain' | 'boolean' | 'cases';
+  /**
+   * The out-edges it offers: plain; boolean (`when: true|false`); cases (`when: "<case>"|"default"`);
+   * timeout (plain, and `when: "timeout"` taken when the node gave up waiting).
+   */
+  edges: 'plain' | 'boolean' | 'cases' | 'timeout';
   /** The config a new node of this type starts with. */
   initial_config: Record<string, unknown>;
   /** The panel's form; empty when `panel` names the UI's own panel for the type. */

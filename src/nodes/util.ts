@@ -10,6 +10,8 @@ export class NodeFailure extends Error {
   constructor(
     message: string,
     readonly record?: { logs?: string[]; iterations?: LoopIteration[] },
+    /** The node gave up waiting (wait): its `"when": "timeout"` edges, if any, are taken. */
+    readonly timeout = false,
   ) {
     super(message);
   }

@@ -41,6 +41,8 @@ export function testEffects(over: Partial<EngineEffects> = {}): EngineEffects {
     http: (req) => client.request(req),
     webhookCall: refuse('outbound endpoint'),
     runCode: refuse('code sandbox'),
+    resumeUrl: (_t, runId, nodeId) => `http://127.0.0.1/resume/${runId}/${nodeId}/test-token`,
+    resumed: async () => undefined,
     credential: async () => undefined,
     checkpoint: refuse('checkpoint'),
     ...over,
