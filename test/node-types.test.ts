@@ -24,6 +24,7 @@ describe('GET /api/v1/node-types', () => {
         'description',
         'edges',
         'fields',
+        'in_body',
         'initial_config',
         'label',
         'note',
@@ -41,6 +42,7 @@ describe('GET /api/v1/node-types', () => {
       container: false,
     });
     expect(data.find((e) => e.type === 'loop')).toMatchObject({ container: true, category: 'logic' });
+    expect(data.filter((e) => !e.in_body).map((e) => e.type)).toEqual(['webhook', 'wait', 'respond']);
   });
 
   it('needs an API key and is in the OpenAPI document', async () => {

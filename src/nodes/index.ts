@@ -49,5 +49,10 @@ export function getNodeDefinition(type: string): NodeDefinition | undefined {
 
 /** The catalog `GET /api/v1/node-types` serves, in palette order. */
 export function nodeCatalog(): NodeCatalogEntry[] {
-  return DEFINITIONS.map((d) => ({ type: d.type, ...d.catalog, container: d.catalog.container ?? false }));
+  return DEFINITIONS.map((d) => ({
+    type: d.type,
+    ...d.catalog,
+    container: d.catalog.container ?? false,
+    in_body: !d.catalog.trigger && !d.notInBody,
+  }));
 }

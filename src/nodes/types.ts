@@ -72,6 +72,8 @@ export type NodeCatalogEntry = {
   terminal: boolean;
   /** Drawn as a group holding its body's nodes (loop). */
   container?: boolean;
+  /** May be a node of a loop's body (served; from the definition's `notInBody`). */
+  in_body?: boolean;
   /**
    * The out-edges it offers: plain; boolean (`when: true|false`); cases (`when: "<case>"|"default"`);
    * timeout (plain, and `when: "timeout"` taken when the node gave up waiting).
@@ -87,7 +89,7 @@ export type NodeCatalogEntry = {
    * value in the config (`{#path}`: the number of its keys or items; an array is joined with ", ").
    */
   summary: string[];
-  /** A sentence under the form, or null. */
+  /** A sentence under the form, or null; `{id}` in it stands for the node's id. */
   note: string | null;
   /** What `steps.<id>` holds after the node ran. */
   output: string;

@@ -625,7 +625,7 @@ describe('Flow canvas in Chromium', () => {
         description: string;
         trigger: boolean;
         terminal: boolean;
-        edges: 'plain' | 'boolean' | 'cases';
+        edges: 'plain' | 'boolean' | 'cases' | 'timeout';
         fields: { label: string }[];
         note: string | null;
       };
@@ -661,15 +661,16 @@ describe('Flow canvas in Chromium', () => {
         await components.getByRole('button', { name: e.label, exact: true }).click();
         await shown(node(page, id));
         expect(await node(page, id).locator('.step-kind').textContent()).toBe(e.label);
-        // An edge comes in unless it is a trigger; none leaves a terminal node, two leave a boolean one.
+        // An edge comes in unless it is a trigger; none leaves a terminal node, two leave a boolean
+        // one (true, false) and a timeout one (plain, timeout).
         await expect(node(page, id).locator('.react-flow__handle.target').count()).resolves.toBe(1);
         await expect(node(page, id).locator('.react-flow__handle.source').count()).resolves.toBe(
-          e.terminal ? 0 : e.edges === 'boolean' ? 2 : 1,
+          e.terminal ? 0 : e.edges === 'boolean' || e.edges === 'timeout' ? 2 : 1,
         );
         const panel = inspector(page, id);
         await shown(panel.getByText(e.description, { exact: true }));
         await shown(panel.getByText(e.fields[0].label, { exact: true }).first());
-        if (e.note) await shown(panel.getByText(e.note, { exact: true }));
+        if (e.note) await shown(panel.getByText(e.note.replaceAll('{id}', id), { exact: true }));
         if (e.edges === 'cases') await shown(panel.getByRole('group', { name: 'Cases' }));
       }
       const trigger = renamed.find((x) => x.trigger)!;

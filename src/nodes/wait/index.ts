@@ -66,7 +66,7 @@ export const waitNode: NodeDefinition<WaitConfig> = {
     ],
     panel: null,
     summary: ['up to {timeout_ms} ms'],
-    note: 'Its resume URL is ${resume.<this node id>} in every template of the run: send it to the API that calls back (an http node before the wait), or in an e-mail as an approval link.',
+    note: 'Its resume URL is ${resume.{id}} in every template of the run: send it to the API that calls back (an http node before the wait), or in an e-mail as an approval link.',
     output: '{method, headers, query, body} of the call',
   },
   schema,

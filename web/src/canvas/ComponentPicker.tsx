@@ -1,6 +1,7 @@
 /**
  * The components, one per entry of the node catalog in its order: a side panel to drag them from
- * (or click), and the plus button's searchable picker.
+ * (or click), and the plus button's searchable picker (which, adding to a container's body, offers
+ * only the types a body may hold).
  */
 import { type DragEvent, useEffect, useRef, useState } from 'react';
 import { kindClasses, type NodeCatalogEntry, useNodeCatalog } from './catalog.ts';
@@ -48,8 +49,14 @@ export function ComponentPicker(props: {
   open: boolean;
   onClose: () => void;
   onPick: (t: NodeType) => void;
+  /** The dialog's title; default "Add a component". */
+  title?: string;
+  /** Only the entries this keeps are offered. */
+  only?: (entry: NodeCatalogEntry) => boolean;
 }) {
-  const { entries } = useNodeCatalog();
+  const title = props.title ?? 'Add a component';
+  const all = useNodeCatalog().entries;
+  const entries = props.only ? all.filter(props.only) : all;
   const ref = useRef<HTMLDialogElement>(null);
   const [query, setQuery] = useState('');
   const [active, setActive] = useState(0);
@@ -68,10 +75,10 @@ export function ComponentPicker(props: {
     if (c) props.onPick(c.type);
   };
   return (
-    <dialog ref={ref} className="dialog picker" aria-label="Add a component" onClose={props.onClose}>
+    <dialog ref={ref} className="dialog picker" aria-label={title} onClose={props.onClose}>
       {props.open && (
         <>
-          <h2>Add a component</h2>
+          <h2>{title}</h2>
           <input
             type="search"
             className="search"

@@ -2,8 +2,10 @@
  * The flow canvas (`/flows/<id>`): components dragged in from the side panel or picked with the
  * plus button, nodes labelled by their ids, edges drawn by dragging from handle to handle, a panel
  * for the selected node (or the flow's settings), and Save — the API's validation errors are
- * shown on the nodes they name. What the node types are — palette, nodes, panels — comes from the
- * node catalog, `GET /api/v1/node-types`.
+ * shown on the nodes they name. A container (`loop`) is a group with its body steps inside it:
+ * components dropped onto it, picked with its own +, or picked while one of its steps is selected
+ * go into its body; edges connect steps of one body (or of the flow) only. What the node types
+ * are — palette, nodes, panels — comes from the node catalog, `GET /api/v1/node-types`.
  */
 import '@xyflow/react/dist/style.css';
 import './canvas.css';
@@ -23,9 +25,12 @@ import { type DragEvent, useCallback, useEffect, useMemo, useRef, useState } fro
 import { type Api, ApiError, errorText, type Page } from '../api.ts';
 import { Link, useLeaveGuard } from '../router.tsx';
 import { useToast } from '../toasts.tsx';
+import { ComponentPicker, ComponentsPanel, DRAG_TYPE } from './ComponentPicker.tsx';
+import { ADD_TO_BODY_LABEL, ContainerActionsProvider, ContainerNode } from './ContainerNode.tsx';
 import {
   ERROR_HANDLE,
   initialWhen,
+  mayGoInABody,
   type NodeCatalog,
   type NodeCatalogEntry,
   NodeCatalogProvider,
@@ -33,10 +38,12 @@ import {
   outputNames,
   sourceHandleOf,
 } from './catalog.ts';
-import { ComponentPicker, ComponentsPanel, DRAG_TYPE } from './ComponentPicker.tsx';
 import {
+  absolutePosition,
+  allDocNodes,
   type CanvasEdge,
   type CanvasNode,
+  CONTAINER_FRAME,
   type Config,
   edgeId,
   edgeLabel,
@@ -44,11 +51,16 @@ import {
   type FlowDoc,
   type FlowProblem,
   type FlowSettings,
+  firstBodyPosition,
+  fitContainers,
   fromCanvas,
   type NodeType,
   nextNodeId,
   type OnError,
   type Retry,
+  STEP_SIZE,
+  sizeOf,
+  splitContainerConfig,
   toCanvas,
 } from './document.ts';
 import { CUSTOM_PANELS } from './panels/customPanels.tsx';
@@ -59,10 +71,11 @@ import { NodeForm, type PanelContext } from './panels/NodeForm.tsx';
 import type { PresetInfo } from './panels/ProviderSection.tsx';
 import { StepNode } from './StepNode.tsx';
 
-const NODE_TYPES = { step: StepNode };
-/** A step node's size on the canvas at zoom 1 (canvas.css .step is 180 px wide; about 60 px tall). */
-const NODE_WIDTH = 180;
-const NODE_HEIGHT = 60;
+const NODE_TYPES = { step: StepNode, container: ContainerNode };
+const NODE_WIDTH = STEP_SIZE.width;
+const NODE_HEIGHT = STEP_SIZE.height;
+/** The space between a node and the one added after it. */
+const GAP = 80;
 
 type Catalog = Omit<PanelContext, 'outgoing' | 'setWhen'>;
 
@@ -89,6 +102,8 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
   const [problems, setProblems] = useState<FlowProblem[]>([]);
   const [selectedId, setSelectedId] = useState<string | null>(null);
   const [pickerOpen, setPickerOpen] = useState(false);
+  // The container whose body the picker adds to (its + or its panel's button), else null: the flow.
+  const [pickerInto, setPickerInto] = useState<string | null>(null);
   const [catalog, setCatalog] = useState<Catalog>({ credentials: [], endpoints: [], eventTypes: [] });
   const [presets, setPresets] = useState<PresetInfo[]>([]);
   // The node types; the canvas is drawn once they are here (a flow is only read with them).
@@ -182,7 +197,7 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
    * Flow's animated pan zooms out and back in on the way.
    */
   const revealInView = useCallback(
-    (position: { x: number; y: number }) => {
+    (position: { x: number; y: number }, size = STEP_SIZE) => {
       const box = wrapper.current?.getBoundingClientRect();
       if (!box) return;
       const viewport = flowApi.getViewport();
@@ -190,32 +205,62 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
       const margin = 24;
       const overshoot = (start: number, size: number, min: number, max: number) =>
         start < min ? start - min : start + size > max ? start + size - max : 0;
-      const dx = overshoot(topLeft.x, NODE_WIDTH * viewport.zoom, box.left + margin, box.right - margin);
-      const dy = overshoot(topLeft.y, NODE_HEIGHT * viewport.zoom, box.top + margin, box.bottom - margin);
+      const dx = overshoot(topLeft.x, size.width * viewport.zoom, box.left + margin, box.right - margin);
+      const dy = overshoot(topLeft.y, size.height * viewport.zoom, box.top + margin, box.bottom - margin);
       if (dx || dy) void flowApi.setViewport({ x: viewport.x - dx, y: viewport.y - dy, zoom: viewport.zoom });
     },
     [flowApi],
   );
 
+  /**
+   * Adds a node of `type`: at `at` (a drop, in flow coordinates), else after the selected node (and
+   * connected from it), else after the rightmost one. It goes into the body of `into` (a drop onto a
+   * container, its + button); with neither `at` nor `into`, into the body the selected step is in
+   * when the type may go there.
+   */
   const addNode = useCallback(
-    (type: NodeType, at?: { x: number; y: number }) => {
+    (type: NodeType, opts: { at?: { x: number; y: number }; into?: string } = {}) => {
       const entry = nodeTypes?.byType.get(type);
       if (!entry) return;
+      const selectedNode = selectedId ? nodes.find((n) => n.id === selectedId) : undefined;
+      const implicit = !opts.at && opts.into === undefined;
+      const parentId =
+        opts.into ??
+        (implicit && selectedNode?.parentId && mayGoInABody(entry) ? selectedNode.parentId : undefined);
+      const parent = parentId ? nodes.find((n) => n.id === parentId) : undefined;
+      if (parentId && (!parent || !mayGoInABody(entry))) {
+        toast.error(
+          `${entry.label} cannot go inside ${parentId}: a body holds no triggers and no Respond node.`,
+        );
+        return;
+      }
       const id = nextNodeId(
         type,
         nodes.map((n) => n.id),
       );
-      const from = selectedId ? nodes.find((n) => n.id === selectedId) : undefined;
-      let position = at;
-      if (!position) {
+      // Picked while a node of the same body (or of the flow) is selected: the new one follows it.
+      const from = implicit && selectedNode?.parentId === parentId ? selectedNode : undefined;
+      const siblings = nodes.filter((n) => n.parentId === parentId);
+      let position: { x: number; y: number };
+      if (opts.at) {
+        const origin = parent ? absolutePosition(nodes, parent) : { x: 0, y: 0 };
+        position = { x: opts.at.x - origin.x, y: opts.at.y - origin.y };
+        // Inside a body: below the header, inside the frame.
+        if (parent)
+          position = {
+            x: Math.max(CONTAINER_FRAME.pad / 2, position.x),
+            y: Math.max(CONTAINER_FRAME.header, position.y),
+          };
+      } else {
         // After the selected node, else after the rightmost one: a new node never hides another.
         const after =
           from ??
-          nodes.reduce<CanvasNode | undefined>(
+          siblings.reduce<CanvasNode | undefined>(
             (a, n) => (!a || n.position.x > a.position.x ? n : a),
             undefined,
           );
-        if (after) position = { x: after.position.x + 260, y: after.position.y };
+        if (after) position = { x: after.position.x + sizeOf(after).width + GAP, y: after.position.y };
+        else if (parent) position = firstBodyPosition();
         else {
           const box = wrapper.current?.getBoundingClientRect();
           position = box
@@ -228,15 +273,23 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
       }
       const node: CanvasNode = {
         id,
-        type: 'step',
+        type: entry.container ? 'container' : 'step',
         position,
+        ...(parentId ? { parentId, extent: 'parent' as const, expandParent: true } : {}),
         selected: true,
-        data: { type, config: structuredClone(entry.initial_config), problems: [] },
+        data: {
+          type,
+          config: entry.container
+            ? splitContainerConfig(structuredClone(entry.initial_config)).own
+            : structuredClone(entry.initial_config),
+          problems: [],
+        },
       };
-      setNodes((ns) => [...ns.map((n) => ({ ...n, selected: false })), node]);
-      // Picked with the plus button while a node is selected: the new node follows it (an If's true path).
+      // The new node and its container's frame grown to hold it.
+      const next = fitContainers([...nodes.map((n) => ({ ...n, selected: false })), node]);
+      setNodes(next);
       const fromEntry = from ? nodeTypes?.byType.get(from.data.type) : undefined;
-      if (!at && from && !fromEntry?.terminal && !entry.trigger) {
+      if (from && !fromEntry?.terminal && !entry.trigger) {
         const when = initialWhen(
           fromEntry,
           'true',
@@ -256,10 +309,19 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
       }
       setSelectedId(id);
       setDirty(true);
-      if (!at) revealInView(position);
+      if (!opts.at) {
+        const added = next.find((n) => n.id === id) ?? node;
+        revealInView(absolutePosition(next, added), sizeOf(added));
+      }
     },
-    [nodes, edges, selectedId, nodeTypes, setNodes, setEdges, flowApi, revealInView],
+    [nodes, edges, selectedId, nodeTypes, setNodes, setEdges, flowApi, revealInView, toast],
   );
+
+  const openBodyPicker = useCallback((containerId: string) => {
+    setPickerInto(containerId);
+    setPickerOpen(true);
+  }, []);
+  const containerActions = useMemo(() => ({ addToBody: openBodyPicker }), [openBodyPicker]);
 
   const onConnect = useCallback(
     (c: Connection) => {
@@ -286,21 +348,23 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
     [nodes, edges, nodeTypes, setEdges],
   );
 
-  // One edge from a node to another, except that an error edge may go beside a normal one.
+  // One edge from a node to another per handle (an error or timeout edge may go beside a normal one); both
+  // ends in the same body (or both in the flow): no edge crosses a container's frame.
   const isValidConnection = useCallback(
     (c: Connection | CanvasEdge) => {
-      const isError = (h: string | null | undefined) => h === ERROR_HANDLE;
+      const parentOf = (id: string) => nodes.find((n) => n.id === id)?.parentId;
       return (
         c.source !== c.target &&
+        parentOf(c.source) === parentOf(c.target) &&
         !edges.some(
           (e) =>
             e.source === c.source &&
             e.target === c.target &&
-            isError(e.sourceHandle) === isError(c.sourceHandle),
+            (e.sourceHandle ?? null) === (c.sourceHandle ?? null),
         )
       );
     },
-    [edges],
+    [nodes, edges],
   );
 
   const onDrop = useCallback(
@@ -309,9 +373,16 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
       const type = e.dataTransfer.getData(DRAG_TYPE) as NodeType;
       if (!nodeTypes?.byType.has(type)) return;
       const at = flowApi.screenToFlowPosition({ x: e.clientX, y: e.clientY });
-      addNode(type, { x: at.x - NODE_WIDTH / 2, y: at.y - NODE_HEIGHT / 2 });
+      // Dropped onto a container: into its body (the innermost one; bodies follow their container).
+      const into = nodes.findLast((n) => {
+        if (n.type !== 'container') return false;
+        const p = absolutePosition(nodes, n);
+        const size = sizeOf(n);
+        return at.x >= p.x && at.y >= p.y && at.x <= p.x + size.width && at.y <= p.y + size.height;
+      });
+      addNode(type, { at: { x: at.x - NODE_WIDTH / 2, y: at.y - NODE_HEIGHT / 2 }, into: into?.id });
     },
-    [flowApi, addNode, nodeTypes],
+    [flowApi, addNode, nodeTypes, nodes],
   );
 
   const updateConfig = useCallback(
@@ -347,9 +418,12 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
     [setEdges],
   );
 
+  /** Removes a node, and with a container its body (at any depth), and their edges. */
   const removeNode = (id: string) => {
-    setNodes((ns) => ns.filter((n) => n.id !== id));
-    setEdges((es) => es.filter((e) => e.source !== id && e.target !== id));
+    const gone = new Set([id]);
+    for (const n of nodes) if (n.parentId && gone.has(n.parentId)) gone.add(n.id);
+    setNodes((ns) => ns.filter((n) => !gone.has(n.id)));
+    setEdges((es) => es.filter((e) => !gone.has(e.source) && !gone.has(e.target)));
     setSelectedId(null);
     setDirty(true);
   };
@@ -368,11 +442,16 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
       setFlow(saved);
       setName(saved.name);
       const urls = new Map(saved.webhooks.map((w) => [w.node_id, w.url]));
-      const stored = new Map(saved.nodes.map((n) => [n.id, n]));
-      // As the API stored them: config and retry with their defaults filled in.
+      const stored = allDocNodes(saved.nodes, nodeTypes ?? nodeCatalog([]));
+      // As the API stored them: config and retry with their defaults filled in (a container's body
+      // stays the canvas's own nodes).
       setNodes((ns) =>
         ns.map((n) => {
-          const s = stored.get(n.id);
+          const found = stored.get(n.id);
+          const s =
+            found && n.type === 'container'
+              ? { ...found, config: splitContainerConfig(found.config).own }
+              : found;
           const { retry: _r, on_error: _o, ...rest } = n.data;
           return {
             ...n,
@@ -402,7 +481,10 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
 
   const selected = nodes.find((n) => n.id === selectedId) ?? null;
   const savedIds = useMemo(() => new Set(flow?.nodes.map((n) => n.id) ?? []), [flow]);
-  const hints = useMemo(() => (nodeTypes ? templateHints(nodes, nodeTypes) : []), [nodes, nodeTypes]);
+  const hints = useMemo(
+    () => (nodeTypes ? templateHints(nodes, nodeTypes, selectedId) : []),
+    [nodes, nodeTypes, selectedId],
+  );
   const flowProblems = problems.filter((p) => !p.node);
 
   if (loadError || nodeTypesError)
@@ -447,48 +529,55 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
         {flowProblems.length > 0 && <Problems problems={flowProblems} />}
         <div className="editor-body">
           <ComponentsPanel onPick={(t) => addNode(t)} />
-          <div
-            className="canvas"
-            role="application"
-            aria-label="Flow canvas"
-            ref={wrapper}
-            onDragOver={onDragOver}
-            onDrop={onDrop}
-          >
-            <ReactFlow<CanvasNode, CanvasEdge>
-              nodes={nodes}
-              edges={edges}
-              nodeTypes={NODE_TYPES}
-              onNodesChange={onNodesChangeTracked}
-              onEdgesChange={(changes) => {
-                onEdgesChange(changes);
-                if (changes.some((c) => c.type === 'remove')) setDirty(true);
-              }}
-              onConnect={onConnect}
-              isValidConnection={isValidConnection}
-              onNodeClick={(_, n) => setSelectedId(n.id)}
-              onPaneClick={() => setSelectedId(null)}
-              deleteKeyCode={['Backspace', 'Delete']}
-              fitView
-              fitViewOptions={{ maxZoom: 1, padding: 0.3 }}
-              defaultEdgeOptions={{ type: 'smoothstep' }}
+          <ContainerActionsProvider value={containerActions}>
+            <div
+              className="canvas"
+              role="application"
+              aria-label="Flow canvas"
+              ref={wrapper}
+              onDragOver={onDragOver}
+              onDrop={onDrop}
             >
-              <Background gap={20} />
-              <Controls showInteractive={false} />
-            </ReactFlow>
-            <button
-              type="button"
-              className="plus-button"
-              aria-label="Add a component"
-              title="Add a component"
-              onClick={() => setPickerOpen(true)}
-            >
-              +
-            </button>
-            {nodes.length === 0 && (
-              <div className="canvas-empty">Drag a Webhook from the left, or press + to add a component.</div>
-            )}
-          </div>
+              <ReactFlow<CanvasNode, CanvasEdge>
+                nodes={nodes}
+                edges={edges}
+                nodeTypes={NODE_TYPES}
+                onNodesChange={onNodesChangeTracked}
+                onEdgesChange={(changes) => {
+                  onEdgesChange(changes);
+                  if (changes.some((c) => c.type === 'remove')) setDirty(true);
+                }}
+                onConnect={onConnect}
+                isValidConnection={isValidConnection}
+                onNodeClick={(_, n) => setSelectedId(n.id)}
+                onPaneClick={() => setSelectedId(null)}
+                deleteKeyCode={['Backspace', 'Delete']}
+                fitView
+                fitViewOptions={{ maxZoom: 1, padding: 0.3 }}
+                defaultEdgeOptions={{ type: 'smoothstep' }}
+              >
+                <Background gap={20} />
+                <Controls showInteractive={false} />
+              </ReactFlow>
+              <button
+                type="button"
+                className="plus-button"
+                aria-label="Add a component"
+                title="Add a component"
+                onClick={() => {
+                  setPickerInto(null);
+                  setPickerOpen(true);
+                }}
+              >
+                +
+              </button>
+              {nodes.length === 0 && (
+                <div className="canvas-empty">
+                  Drag a Webhook from the left, or press + to add a component.
+                </div>
+              )}
+            </div>
+          </ContainerActionsProvider>
           <aside className="inspector" aria-label={selected ? `Settings of ${selected.id}` : 'Flow settings'}>
             {selected ? (
               <div key={selected.id}>
@@ -526,6 +615,7 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
                     <TemplateHints hints={hints} />
                     {selectedEntry ? (
                       <NodeForm
+                        nodeId={selected.id}
                         entry={selectedEntry}
                         config={selected.data.config}
                         onChange={(c) => updateConfig(selected.id, c)}
@@ -543,6 +633,12 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
                     )}
                   </>
                 )}
+                {selectedEntry?.container && (
+                  <BodySection
+                    steps={nodes.filter((n) => n.parentId === selected.id).length}
+                    onAdd={() => openBodyPicker(selected.id)}
+                  />
+                )}
                 {/* A trigger runs nothing, and a terminal node ends its branch on purpose: neither retries. */}
                 {selectedEntry && !selectedEntry.trigger && !selectedEntry.terminal && (
                   <ErrorsSection
@@ -557,6 +653,8 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
               </div>
             ) : (
               <FlowSettingsPanel
+                api={api}
+                flowId={flowId}
                 name={name}
                 enabled={enabled}
                 settings={settings}
@@ -579,13 +677,33 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
         <ComponentPicker
           open={pickerOpen}
           onClose={() => setPickerOpen(false)}
+          title={pickerInto ? `Add to the body of ${pickerInto}` : undefined}
+          only={pickerInto ? mayGoInABody : undefined}
           onPick={(t) => {
             setPickerOpen(false);
-            addNode(t);
+            addNode(t, pickerInto ? { into: pickerInto } : {});
           }}
         />
       </section>
     </NodeCatalogProvider>
+  );
+}
+
+/** A container's body in its panel: how many steps it has, and a button to add one. */
+function BodySection({ steps, onAdd }: { steps: number; onAdd: () => void }) {
+  return (
+    <section className="panel-section" aria-label="Body">
+      <h3>Body</h3>
+      <p className="muted">
+        {steps === 0
+          ? 'No steps yet: they run once per item.'
+          : `${steps} step${steps === 1 ? '' : 's'}, run once per item; each item starts at the steps no edge leads to.`}{' '}
+        Drop components onto the group, or add one here.
+      </p>
+      <button type="button" className="button button-small" onClick={onAdd}>
+        {ADD_TO_BODY_LABEL}
+      </button>
+    </section>
   );
 }
 
@@ -598,13 +716,27 @@ function onDragOver(e: DragEvent) {
 const VALUE_KEY = /^(vars|flow\.key)\.[A-Za-z_]/;
 
 /**
- * What a template in this flow can name: the trigger's fields (its own panel says which), the
- * variables nodes set (a key of a key-value field, or a plain-text field, naming `vars.…` or
- * `flow.key.…`), and what an action's result holds, as its catalog entry's output lists it.
+ * What a template of the selected node can name: the trigger's fields (its own panel says which),
+ * the variables nodes set (a key of a key-value field, or a plain-text field, naming `vars.…` or
+ * `flow.key.…`), and what an action's or a container's result holds, as its catalog entry's
+ * output lists it — of the flow's nodes and of the bodies the node is in (a container's panel sees
+ * its own body too); inside a body also the item, `${loop.item}` and `${loop.index}`; and each
+ * wait's resume URL, `${resume.<id>}`.
  */
-function templateHints(nodes: CanvasNode[], catalog: NodeCatalog): string[] {
+function templateHints(nodes: CanvasNode[], catalog: NodeCatalog, selectedId: string | null): string[] {
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  const selected = selectedId ? byId.get(selectedId) : undefined;
+  // The bodies in view: the one the node is in and those around it, and a container's own.
+  const bodies = new Set<string | undefined>([undefined]);
+  if (selected?.type === 'container') bodies.add(selected.id);
+  for (let p = selected?.parentId; p; p = byId.get(p)?.parentId) bodies.add(p);
   const out = new Set<string>(['${Webhook::Body}', '${Webhook::Method}']);
+  if (bodies.size > 1) {
+    out.add('${loop.item}');
+    out.add('${loop.index}');
+  }
   for (const n of nodes) {
+    if (!bodies.has(n.parentId)) continue;
     const entry = catalog.byType.get(n.data.type);
     if (!entry) continue;
     const c = n.data.config;
@@ -615,9 +747,15 @@ function templateHints(nodes: CanvasNode[], catalog: NodeCatalog): string[] {
         for (const k of Object.keys(v)) if (VALUE_KEY.test(k)) out.add(`\${${k}}`);
       if (f.kind === 'text' && typeof v === 'string' && VALUE_KEY.test(v)) out.add(`\${${v}}`);
     }
-    // What an action's call answered (an HTTP request's status and body, say) is worth naming.
-    if (entry.category === 'action')
+    // What an action's call answered (an HTTP request's status and body, say), or a loop's
+    // results — not inside that loop, where they are still being made.
+    if (entry.category === 'action' || (entry.container && !bodies.has(n.id)))
       for (const name of outputNames(entry)) out.add(`\${steps.${n.id}.${name}}`);
+    // A wait's resume URL, in every template of the run (before the wait too), and what called it.
+    if (n.data.type === 'wait') {
+      out.add(`\${resume.${n.id}}`);
+      if (n.id !== selectedId) out.add(`\${steps.${n.id}.body}`);
+    }
   }
   out.add('${run.id}');
   return [...out];

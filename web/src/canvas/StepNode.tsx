@@ -7,8 +7,8 @@
  */
 import { Handle, type NodeProps, Position, useStore, useUpdateNodeInternals } from '@xyflow/react';
 import { memo, useEffect, useRef } from 'react';
-import { ERROR_HANDLE, kindClasses, summaryOf, useNodeCatalog } from './catalog.ts';
-import type { CanvasNode } from './document.ts';
+import { ERROR_HANDLE, kindClasses, summaryOf, TIMEOUT_HANDLE, useNodeCatalog } from './catalog.ts';
+import type { CanvasNode, FlowProblem } from './document.ts';
 
 /** A labelled source handle at `top` (a percentage of the node's height). */
 function LabelledHandle({ id, label, top }: { id: string; label: string; top: number }) {
@@ -28,10 +28,13 @@ function LabelledHandle({ id, label, top }: { id: string; label: string; top: nu
   );
 }
 
-export const StepNode = memo(function StepNode({ id, data, selected }: NodeProps<CanvasNode>) {
+/**
+ * A node's handles by its catalog entry: one in (not on a trigger); out, one plain or a true and a
+ * false one (none on a terminal node); and the error handle of a node with `on_error: "branch"`
+ * (kept while error edges leave it). Returns whether the error handle is drawn.
+ */
+export function useErrorHandle(id: string, data: CanvasNode['data']): boolean {
   const entry = useNodeCatalog().byType.get(data.type);
-  const hasProblems = data.problems.length > 0;
-  const summary = summaryOf(entry, data.config);
   const hasErrorEdges = useStore((s) =>
     s.edges.some((e) => e.source === id && e.sourceHandle === ERROR_HANDLE),
   );
@@ -45,33 +48,30 @@ export const StepNode = memo(function StepNode({ id, data, selected }: NodeProps
     measured.current = errorHandle;
     updateNodeInternals(id);
   }, [id, errorHandle, updateNodeInternals]);
+  return errorHandle;
+}
+
+export function NodeHandles({ type, errorHandle }: { type: string; errorHandle: boolean }) {
+  const entry = useNodeCatalog().byType.get(type);
   const boolean = entry?.edges === 'boolean';
+  const timeout = entry?.edges === 'timeout';
   return (
-    <div
-      className={`step ${kindClasses('step', entry)}${selected ? ' step-selected' : ''}${hasProblems ? ' step-invalid' : ''}${errorHandle ? ' step-with-error' : ''}`}
-      data-testid={`node-${id}`}
-    >
+    <>
       {!entry?.trigger && <Handle type="target" position={Position.Left} className="handle" />}
-      <div className="step-head">
-        <span className="step-id">{id}</span>
-        <span className="step-kind">{entry?.label ?? data.type}</span>
-      </div>
-      <div className="step-summary" title={summary}>
-        {summary || '\u00a0'}
-      </div>
-      {hasProblems && (
-        <ul className="step-problems" role="alert">
-          {data.problems.map((p) => (
-            <li key={`${p.field}:${p.msg}`}>
-              {p.field.replace(/^config\./, '')}: {p.msg}
-            </li>
-          ))}
-        </ul>
-      )}
       {entry?.terminal ? null : boolean ? (
         <>
           <LabelledHandle id="true" label="true" top={errorHandle ? 28 : 35} />
           <LabelledHandle id="false" label="false" top={errorHandle ? 54 : 70} />
+        </>
+      ) : timeout ? (
+        <>
+          <Handle
+            type="source"
+            position={Position.Right}
+            className="handle"
+            style={{ top: errorHandle ? '28%' : '35%' }}
+          />
+          <LabelledHandle id={TIMEOUT_HANDLE} label="timeout" top={errorHandle ? 54 : 70} />
         </>
       ) : (
         <Handle
@@ -81,7 +81,44 @@ export const StepNode = memo(function StepNode({ id, data, selected }: NodeProps
           style={errorHandle ? { top: '35%' } : undefined}
         />
       )}
-      {errorHandle && <LabelledHandle id={ERROR_HANDLE} label="error" top={boolean ? 80 : 72} />}
+      {errorHandle && <LabelledHandle id={ERROR_HANDLE} label="error" top={boolean || timeout ? 80 : 72} />}
+    </>
+  );
+}
+
+/** The problems the API found in a node, as a list on it. */
+export function NodeProblems({ problems, className }: { problems: FlowProblem[]; className: string }) {
+  if (problems.length === 0) return null;
+  return (
+    <ul className={className} role="alert">
+      {problems.map((p) => (
+        <li key={`${p.field}:${p.msg}`}>
+          {p.field.replace(/^config\./, '')}: {p.msg}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+export const StepNode = memo(function StepNode({ id, data, selected }: NodeProps<CanvasNode>) {
+  const entry = useNodeCatalog().byType.get(data.type);
+  const hasProblems = data.problems.length > 0;
+  const summary = summaryOf(entry, data.config);
+  const errorHandle = useErrorHandle(id, data);
+  return (
+    <div
+      className={`step ${kindClasses('step', entry)}${selected ? ' step-selected' : ''}${hasProblems ? ' step-invalid' : ''}${errorHandle ? ' step-with-error' : ''}`}
+      data-testid={`node-${id}`}
+    >
+      <div className="step-head">
+        <span className="step-id">{id}</span>
+        <span className="step-kind">{entry?.label ?? data.type}</span>
+      </div>
+      <div className="step-summary" title={summary}>
+        {summary || '\u00a0'}
+      </div>
+      <NodeProblems problems={data.problems} className="step-problems" />
+      <NodeHandles type={data.type} errorHandle={errorHandle} />
     </div>
   );
 });

@@ -8,6 +8,8 @@
 import { createContext, useContext } from 'react';
 import type { Config, OnError } from './document.ts';
 
+/** The handle a timeout edge (`when: "timeout"`) leaves from, on a node with `edges: "timeout"` (wait). */
+export const TIMEOUT_HANDLE = 'timeout';
 /** The handle an error edge (`when: "error"`) leaves from, on a node with `on_error: "branch"`. */
 export const ERROR_HANDLE = 'error';
 
@@ -58,18 +60,28 @@ export type NodeCatalogEntry = {
   trigger: boolean;
   /** Ends its branch: no outgoing edges. */
   terminal: boolean;
-  /** The out-edges it offers: plain; boolean (`when: true|false`); cases (`when: "<case>"|"default"`). */
-  edges: 'plain' | 'boolean' | 'cases';
+  /**
+   * The out-edges it offers: plain; boolean (`when: true|false`); cases (`when: "<case>"|"default"`);
+   * timeout (plain, and `when: "timeout"` from a timeout handle: wait).
+   */
+  edges: 'plain' | 'boolean' | 'cases' | 'timeout';
+  /** May be a step of a container's body. */
+  in_body?: boolean;
   initial_config: Record<string, unknown>;
   /** The panel's form; empty when `panel` names the UI's own panel for the type. */
   fields: FieldSpec[];
   panel: string | null;
   /** Summary candidates: the first whose `{path}` placeholders all have a value is shown. */
   summary: string[];
-  /** A sentence under the form, or null. */
+  /** A sentence under the form, or null; `{id}` stands for the node's id. */
   note: string | null;
   /** What `steps.<id>` holds after the node ran. */
   output: string;
+  /**
+   * A container (`loop`): its `config.nodes` and `config.edges` are a body of ordinary nodes,
+   * drawn inside it on the canvas (docs/api.md §4.3).
+   */
+  container?: boolean;
 };
 
 export type NodeCatalog = {
@@ -85,6 +97,11 @@ export function nodeCatalog(entries: NodeCatalogEntry[]): NodeCatalog {
 const NodeCatalogContext = createContext<NodeCatalog>(nodeCatalog([]));
 export const NodeCatalogProvider = NodeCatalogContext.Provider;
 export const useNodeCatalog = () => useContext(NodeCatalogContext);
+
+/** Whether a node of this type may be a step of a container's body (the catalog's `in_body`). */
+export function mayGoInABody(entry: NodeCatalogEntry | undefined): boolean {
+  return !!entry && !entry.trigger && entry.in_body !== false;
+}
 
 /** The CSS classes of a type's colour: `<prefix>-<category>`, and `<prefix>-terminal` for an end. */
 export function kindClasses(prefix: string, entry: NodeCatalogEntry | undefined): string {
@@ -142,6 +159,7 @@ export function initialWhen(
   existingWhens: (boolean | string | undefined)[],
 ): boolean | string | undefined {
   if (sourceHandle === ERROR_HANDLE) return 'error';
+  if (sourceHandle === TIMEOUT_HANDLE) return 'timeout';
   if (source?.edges === 'boolean') return sourceHandle !== 'false';
   if (source?.edges === 'cases') {
     let n = 1;
@@ -161,11 +179,17 @@ export function sourceHandleOf(
   onError?: OnError,
 ): string | null {
   if (when === 'error' && onError === 'branch') return ERROR_HANDLE;
+  if (when === 'timeout' && source?.edges === 'timeout') return TIMEOUT_HANDLE;
   return source?.edges === 'boolean' && typeof when === 'boolean' ? String(when) : null;
 }
 
-/** `{status, headers, body}; …` → the names `steps.<id>` holds, as the entry's output lists them. */
+/**
+ * `{status, headers, body}; …` → the names `steps.<id>` holds, as the entry's output lists them
+ * (a name may be described after a colon, in brackets: `{results: [one per item], count, failed}`).
+ */
 export function outputNames(entry: NodeCatalogEntry | undefined): string[] {
-  const m = /^\{([A-Za-z_]\w*(?:,\s*[A-Za-z_]\w*)*)\}/.exec(entry?.output ?? '');
-  return m ? m[1].split(/,\s*/) : [];
+  const m = /^\{([^{}]*)\}/.exec((entry?.output ?? '').replace(/\[[^\]]*\]/g, ''));
+  if (!m) return [];
+  const names = m[1].split(',').map((part) => /^\s*([A-Za-z_]\w*)\s*(?::.*)?$/.exec(part)?.[1]);
+  return names.every((n) => n !== undefined) ? (names as string[]) : [];
 }

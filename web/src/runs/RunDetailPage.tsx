@@ -1,19 +1,20 @@
 /**
  * One run: its status and error, the request that triggered it, each step in the order it ran with
  * its input, output and error (and, for a step that failed at least once, its attempts, when it
- * retries next, and whether the flow handled its failure), the variables it ended with, and the
- * outbound webhooks it caused.
+ * retries next, and whether the flow handled its failure; for a loop its items, each with its body's
+ * steps shown the same way), the variables it ended with, and the outbound webhooks it caused.
  * While the run is queued or running the screen follows it (a read a second). Rerun starts a new run
  * with the same request; Cancel (asked first) stops a run that has not ended.
  */
 import './runs.css';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { type Api, errorText } from '../api.ts';
+import { copyText } from '../clipboard.ts';
 import { Dialog } from '../Dialog.tsx';
 import { formatClock, formatDuration, formatTimeExact } from '../format.ts';
 import { Link, navigate } from '../router.tsx';
 import { useToast } from '../toasts.tsx';
-import { createNameCache, isActive, type NodeRecord, type Run } from './model.ts';
+import { createNameCache, isActive, type LoopIteration, type NodeRecord, type Run } from './model.ts';
 import { JsonBlock, StatusBadge, useNames } from './parts.tsx';
 import { RunDeliveries } from './RunDeliveries.tsx';
 
@@ -179,6 +180,33 @@ export function RunDetailPage({ api, id }: { api: Api; id: string }) {
                   </dd>
                 </div>
               )}
+              {current.error_of_run_id && (
+                <div>
+                  <dt>Error run of</dt>
+                  <dd>
+                    <Link to={`/runs/${encodeURIComponent(current.error_of_run_id)}`} className="run-link">
+                      <code>{current.error_of_run_id}</code>
+                    </Link>
+                  </dd>
+                </div>
+              )}
+              {current.error_flow && (
+                <div>
+                  <dt>Error run</dt>
+                  <dd>
+                    {current.error_flow.run_id ? (
+                      <Link
+                        to={`/runs/${encodeURIComponent(current.error_flow.run_id)}`}
+                        className="run-link"
+                      >
+                        <code>{current.error_flow.run_id}</code>
+                      </Link>
+                    ) : (
+                      <span className="muted">None: {current.error_flow.skipped}</span>
+                    )}
+                  </dd>
+                </div>
+              )}
               {current.attempts > 1 && (
                 <div>
                   <dt>Worker attempts</dt>
@@ -294,7 +322,43 @@ const HANDLED: Record<NonNullable<NodeRecord['handled']>, { tag: string; sentenc
     tag: 'took the error path',
     sentence: 'The flow handled this failure: the run took the error path.',
   },
+  timeout: {
+    tag: 'took the timeout path',
+    sentence: 'No call came in time: the run took the timeout path.',
+  },
 };
+
+/** A waiting wait node's resume URL (its `input.resume_url`), or null. */
+function resumeUrlOf(node: NodeRecord): string | null {
+  if (node.type !== 'wait' || node.status !== 'waiting') return null;
+  const url = (node.input as { resume_url?: unknown } | undefined)?.resume_url;
+  return typeof url === 'string' ? url : null;
+}
+
+/** Where a waiting run is called to go on, with a copy button. */
+function ResumeUrl({ node, url }: { node: NodeRecord; url: string }) {
+  const toast = useToast();
+  const until = (node.output as { until?: unknown } | undefined)?.until;
+  return (
+    <div className="node-resume" role="note" aria-label={`${node.id} resume URL`}>
+      <strong>Waiting for a call</strong>
+      {typeof until === 'string' && <span className="muted"> until {moment(until)}</span>}
+      <div className="node-resume-url">
+        <code>{url}</code>
+        <button
+          type="button"
+          className="button button-small"
+          onClick={async () => {
+            if (await copyText(url)) toast.success('Copied the resume URL');
+            else toast.error('The browser did not allow copying; select the URL and copy it by hand');
+          }}
+        >
+          Copy
+        </button>
+      </div>
+    </div>
+  );
+}
 
 /** A moment of today as its time of day ("2:05:30 PM"), another day's with its date. */
 function moment(iso: string): string {
@@ -313,6 +377,7 @@ function NodeCard({ node, index }: { node: NodeRecord; index: number }) {
   const took = span(node.started_at, node.finished_at);
   const handled = node.status === 'failed' && node.handled ? HANDLED[node.handled] : undefined;
   const nextAttempt = retryAt(node);
+  const resumeUrl = resumeUrlOf(node);
   return (
     <li className={`node node-${node.status}${handled ? ' node-handled' : ''}`} data-node-id={node.id}>
       <details open={node.status !== 'skipped'}>
@@ -340,7 +405,9 @@ function NodeCard({ node, index }: { node: NodeRecord; index: number }) {
             </div>
           )}
           {handled && <p className="muted node-handled-sentence">{handled.sentence}</p>}
+          {resumeUrl && <ResumeUrl node={node} url={resumeUrl} />}
           {node.attempts && node.attempts.length > 0 && <Attempts node={node} />}
+          {node.iterations && <Iterations node={node} iterations={node.iterations} />}
           {node.logs && node.logs.length > 0 && (
             <>
               <h3>Console</h3>
@@ -368,6 +435,83 @@ function NodeCard({ node, index }: { node: NodeRecord; index: number }) {
             </div>
           )}
         </div>
+      </details>
+    </li>
+  );
+}
+
+/** How many of a loop's items are listed at first, and how many more each "Show more" adds. */
+const ITERATIONS_PAGE = 100;
+
+/** A loop's `output.count` and `output.failed`, when it has them. */
+function loopCounts(node: NodeRecord): { count?: number; failed?: number } {
+  const o = (node.output ?? {}) as { count?: unknown; failed?: unknown };
+  return {
+    count: typeof o.count === 'number' ? o.count : undefined,
+    failed: typeof o.failed === 'number' ? o.failed : undefined,
+  };
+}
+
+/** A loop's items: how many and how many failed, then each item (the first 100, more on request). */
+function Iterations({ node, iterations }: { node: NodeRecord; iterations: LoopIteration[] }) {
+  const [shown, setShown] = useState(ITERATIONS_PAGE);
+  const { count, failed } = loopCounts(node);
+  const total = count ?? iterations.length;
+  const failedCount = failed ?? iterations.filter((i) => i.status === 'failed').length;
+  const rest = iterations.length - shown;
+  return (
+    <>
+      <h3>Items</h3>
+      <p className="muted iterations-counts" role="note" aria-label={`${node.id} item counts`}>
+        {total} item{total === 1 ? '' : 's'} · {failedCount} failed
+        {iterations.length < total && ` · ${iterations.length} started`}
+      </p>
+      {iterations.length > 0 && (
+        <ol className="iterations" aria-label={`${node.id} items`}>
+          {iterations.slice(0, shown).map((it) => (
+            <IterationRow key={it.index} loopId={node.id} iteration={it} />
+          ))}
+        </ol>
+      )}
+      {rest > 0 && (
+        <button
+          type="button"
+          className="button button-small"
+          onClick={() => setShown((n) => n + ITERATIONS_PAGE)}
+        >
+          Show more ({Math.min(rest, ITERATIONS_PAGE)} of {rest} left)
+        </button>
+      )}
+    </>
+  );
+}
+
+/** One item of a loop; opened, its body's steps as the run's own steps are shown. */
+function IterationRow({ loopId, iteration }: { loopId: string; iteration: LoopIteration }) {
+  const [open, setOpen] = useState(false);
+  const took = span(iteration.started_at, iteration.finished_at);
+  return (
+    <li
+      className={`iteration iteration-${iteration.status}`}
+      aria-label={`${loopId} item ${iteration.index}`}
+    >
+      <details open={open} onToggle={(e) => setOpen(e.currentTarget.open)}>
+        <summary>
+          <span className="iteration-index">Item {iteration.index}</span>
+          <StatusBadge status={iteration.status} />
+          {took && <span className="muted">{took}</span>}
+          {iteration.error && <span className="iteration-error">{iteration.error}</span>}
+        </summary>
+        {open &&
+          (iteration.nodes.length === 0 ? (
+            <p className="muted">No step of the body has run for this item yet.</p>
+          ) : (
+            <ol className="nodes iteration-nodes">
+              {iteration.nodes.map((n, i) => (
+                <NodeCard key={n.id} node={n} index={i + 1} />
+              ))}
+            </ol>
+          ))}
       </details>
     </li>
   );

@@ -41,9 +41,21 @@ export type NodeRecord = {
   /** `retry`: waiting for its next attempt, at `output.retry_at`. */
   wait?: 'retry';
   /** A failure the flow handled (`on_error`): it went on along the normal or the error path. */
-  handled?: 'continue' | 'branch';
+  handled?: 'continue' | 'branch' | 'timeout';
   /** What a code node's console printed. */
   logs?: string[];
+  /** A loop's items, each with the records of its body's nodes (output: `{results, count, failed}`). */
+  iterations?: LoopIteration[];
+};
+
+/** One item of a loop: its place in the list, how it went, and its body's node records. */
+export type LoopIteration = {
+  index: number;
+  status: 'succeeded' | 'failed' | 'waiting' | 'running';
+  started_at?: string;
+  finished_at?: string;
+  error?: string | null;
+  nodes: NodeRecord[];
 };
 
 export type Trigger = {
@@ -63,6 +75,10 @@ export type Run = RunSummary & {
   flow_key: Record<string, unknown>;
   response: { status: number; headers: Record<string, string>; body: string } | null;
   rerun_of: string | null;
+  /** An error run (flow setting error_flow_id): the failed run that started it. */
+  error_of_run_id?: string | null;
+  /** A failed run of a flow with an error flow: the error run started, or why none was. */
+  error_flow?: { flow_id: string; run_id: string | null; skipped?: string } | null;
 };
 
 export const isActive = (status: RunStatus) => status === 'queued' || status === 'running';

@@ -36,19 +36,21 @@ function isEmpty(field: FieldSpec, v: unknown): boolean {
 }
 
 export function NodeForm(props: {
+  /** The node's id (the note's `{id}`). */
+  nodeId: string;
   entry: NodeCatalogEntry;
   config: Config;
   onChange: (c: Config) => void;
   ctx: PanelContext;
 }) {
-  const { entry, config, onChange, ctx } = props;
+  const { nodeId, entry, config, onChange, ctx } = props;
   return (
     <>
       {entry.fields.map((f) => (
         <Field key={f.key} field={f} config={config} onChange={onChange} ctx={ctx} />
       ))}
       {entry.edges === 'cases' && <Cases ctx={ctx} />}
-      {entry.note && <p className="muted">{entry.note}</p>}
+      {entry.note && <p className="muted">{entry.note.replaceAll('{id}', nodeId)}</p>}
     </>
   );
 }

@@ -10,8 +10,8 @@ import { copyText } from '../../clipboard.ts';
 import { useToast } from '../../toasts.tsx';
 import type { Config } from '../document.ts';
 import { BodyField, KeyValueEditor, NumberField, SelectField, TextField, Toggle } from './fields.tsx';
-import { type CredentialSummary, type PresetInfo, ProviderSection } from './ProviderSection.tsx';
 import { withOptional } from './NodeForm.tsx';
+import { type CredentialSummary, type PresetInfo, ProviderSection } from './ProviderSection.tsx';
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 /**
