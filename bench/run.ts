@@ -12,13 +12,19 @@
  *   3. delivery: 100k pre-made messages drained to the receiver — deliveries/s;
  *   4. a bare Node `http` server doing `JSON.parse` + 200 under the ingest load, and ingest as a
  *      ratio of it;
- *   5. (--only code) a code node: the end-to-end flow with a `code` node (JavaScript in the QuickJS sandbox,
- *      console.log included) in place of the transform — the same two figures;
+ *   5. (--only code) a code node: the sandbox alone (jobs through CodeSandbox in this process: jobs/s and
+ *      p50/p99 of one job, one at a time and 32 in flight), then the end-to-end flow with a `code` node
+ *      (JavaScript in the QuickJS sandbox, console.log included) in place of the transform — the same
+ *      two figures as 2;
+ *   5b. loop-code: a flow-mode webhook → a loop over the request's 10 items (a transform per item) →
+ *      a code node summing the loop's results → respond: requests/s and p50/p99 of the answer, after a
+ *      check that the answer is right;
  *   6. memory: resident memory of `npm start` (npm + Hookflow) idle after the first start on an
  *      empty DATA_DIR, after a restart, at its peak under the end-to-end load and idle after it; and
  *      the time from the first start to /healthz.
  *
- * Options: --json (write bench/results/<date>.json), --only ingest,e2e,code,delivery,bare,memory,
+ * Options: --json (write bench/results/<date>.json), --only ingest,e2e,code,loop-code,delivery,bare,memory
+ * (default: all but code),
  * --scale (2 API + 2 worker processes; needs DATABASE_URL), --seconds N (10), --connections N (50),
  * --rate N (1000), --messages N (100000). BENCH_PROFILE=dir writes V8 CPU profiles of Hookflow.
  */
@@ -30,12 +36,14 @@ import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
 import { openDatabase } from '../src/db/connect.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
+import { CodeSandbox } from '../src/nodes/code/sandbox.ts';
 import { createEndpoint } from '../src/delivery/endpoints/store.ts';
 import { resolveSecretKey } from '../src/secretKey.ts';
 import {
   type Helper,
   type Hookflow,
   machine,
+  percentile,
   postgresCpuMs,
   type PreparedStore,
   prepareStore,
@@ -51,7 +59,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({
   options: {
     json: { type: 'boolean', default: false },
-    only: { type: 'string', default: 'ingest,bare,e2e,delivery,memory' },
+    only: { type: 'string', default: 'ingest,bare,e2e,loop-code,delivery,memory' },
     scale: { type: 'boolean', default: false },
     seconds: { type: 'string', default: '10' },
     connections: { type: 'string', default: '50' },
@@ -329,6 +337,165 @@ const CODE_FLOW = {
   ],
 };
 
+/** The code node's job as the end-to-end code flow runs it (its input as the engine builds it). */
+function codeJob() {
+  const code = CODE_FLOW.nodes.find((n) => n.id === 'code_1')!.config as { source: string };
+  const body = JSON.parse(STAMPED_BODY.replace('__SENT_AT__', String(Date.now())));
+  return {
+    source: code.source,
+    input: {
+      Webhook: {
+        Body: body,
+        Headers: { 'content-type': 'application/json', 'content-length': '300', host: '127.0.0.1' },
+        Query: {},
+        Method: 'POST',
+        Path: '/hooks/default/flw_bench',
+      },
+      vars: { total: body.order.total, sent_at: body.sent_at },
+      flow: { id: 'flw_bench', key: { order: body.order.id } },
+      steps: {
+        webhook_1: { method: 'POST', path: '/hooks/default/flw_bench' },
+        set_1: { 'flow.key.order': body.order.id, 'vars.total': body.order.total },
+        if_1: { result: true },
+      },
+      run: { id: 'run_bench' },
+    },
+    timeoutMs: 1000,
+    memoryMb: 32,
+  };
+}
+
+/**
+ * The sandbox alone, in this process: `n` jobs of the code flow's node through a CodeSandbox as the
+ * run worker makes it (the machine's threads), `inFlight` at a time, after a warm-up.
+ */
+async function benchCodeSandbox() {
+  const sandbox = new CodeSandbox();
+  try {
+    const job = codeJob();
+    for (let i = 0; i < 200; i++) await sandbox.run('default', job);
+    for (const [inFlight, n] of [
+      [1, 2000],
+      [32, 10000],
+    ] as const) {
+      const times: number[] = [];
+      let failures = 0;
+      let next = 0;
+      const started = performance.now();
+      await Promise.all(
+        Array.from({ length: inFlight }, async () => {
+          while (next++ < n) {
+            const t = performance.now();
+            const r = await sandbox.run('default', job);
+            times.push(performance.now() - t);
+            if (!r.ok) failures++;
+          }
+        }),
+      );
+      const elapsed = (performance.now() - started) / 1000;
+      times.sort((a, b) => a - b);
+      if (failures) failed = true;
+      rows.push({
+        measure: `code sandbox alone, ${inFlight === 1 ? 'one job at a time' : `${inFlight} jobs in flight`} (${sandbox.threads} threads, one tenant)`,
+        value: n / elapsed,
+        unit: 'jobs/s',
+        p50: percentile(times, 50),
+        p99: percentile(times, 99),
+        errors: failures,
+        note: `${n} jobs of the code flow's node (its source and a run's input), time from run() to its result`,
+      });
+    }
+  } finally {
+    await sandbox.close();
+  }
+}
+
+/** The loop-code flow's request: an order with 10 items. */
+const LOOP_BODY = JSON.stringify({
+  event: 'order.created',
+  order: { id: 'ord_0001', currency: 'EUR' },
+  items: Array.from({ length: 10 }, (_, i) => ({ sku: `SKU-${i + 1}`, qty: (i % 3) + 1, price: 10 + i })),
+});
+/** What the loop-code flow answers for LOOP_BODY: the sum of qty × price, and 10. */
+const LOOP_TOTAL = JSON.parse(LOOP_BODY).items.reduce((s: number, i: any) => s + i.qty * i.price, 0);
+
+/** webhook (flow mode) → loop over 10 items (a transform per item) → code summing them → respond. */
+const LOOP_CODE_FLOW = {
+  name: 'bench loop + code',
+  nodes: [
+    { id: 'webhook_1', type: 'webhook', config: { methods: ['POST'], response: { mode: 'flow' } } },
+    {
+      id: 'loop_1',
+      type: 'loop',
+      config: {
+        items: '${Webhook::Body.items}',
+        nodes: [
+          {
+            id: 'transform_2',
+            type: 'transform',
+            config: { expression: 'loop.item.qty * loop.item.price', into: 'vars.line' },
+          },
+        ],
+        edges: [],
+        result: '${= steps.transform_2.`vars.line`}',
+      },
+    },
+    {
+      id: 'code_3',
+      type: 'code',
+      config: {
+        source:
+          'const lines = input.steps.loop_1.results;\nreturn { total: lines.reduce((s, x) => s + x, 0), count: lines.length };',
+      },
+    },
+    { id: 'respond_4', type: 'respond', config: { status: 200, body: '${steps.code_3}' } },
+  ],
+  edges: [
+    { from: 'webhook_1', to: 'loop_1' },
+    { from: 'loop_1', to: 'code_3' },
+    { from: 'code_3', to: 'respond_4' },
+  ],
+};
+
+async function benchLoopCode() {
+  const store = await prepareStore();
+  const procs = await startMany(store, scale ? ['api', 'api', 'worker', 'worker'] : ['all']);
+  const apis = procs.slice(0, scale ? 2 : 1);
+  const where = scale ? ', 2 API + 2 worker processes' : '';
+  try {
+    const flow = await apis[0].api('POST', '/api/v1/flows', LOOP_CODE_FLOW);
+    if (!flow.id) throw new Error(`loop-code flow not created: ${JSON.stringify(flow)}`);
+    const urls = hookUrls(flow, apis);
+    const res = await fetch(urls[0], {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: LOOP_BODY,
+    });
+    const answer = (await res.json().catch(() => undefined)) as any;
+    if (res.status !== 200 || answer?.total !== LOOP_TOTAL || answer?.count !== 10)
+      throw new Error(`loop-code flow answered ${res.status} ${JSON.stringify(answer)}`);
+    // A short warm-up, then all 50 connections can send.
+    await runLoad({ urls, connections: 10, seconds: 2, body: LOOP_BODY });
+    const c0 = cpuMark(procs);
+    const r = await runLoad({ urls, connections, seconds, body: LOOP_BODY });
+    const cpu = cpuPer(c0, cpuMark(procs), r.ok, r.cpuMs);
+    const errors = r.errors + r.timeouts + r.non2xx;
+    if (errors) failed = true;
+    rows.push({
+      measure: `loop of 10 items + code node, flow-mode answers (${connections} conn, unlimited)${where}`,
+      value: r.rps,
+      unit: 'req/s',
+      p50: r.p50,
+      p99: r.p99,
+      errors,
+      note: `webhook → loop (10 × transform) → code (sum) → respond; request → answer; ${r.ok} answered 200 (each checked once before the load: {"total": ${LOOP_TOTAL}, "count": 10})`,
+      cpu,
+    });
+  } finally {
+    await stopAll(procs, store);
+  }
+}
+
 /**
  * The benches send everything to one receiver, so its endpoint gets room for 200 attempts at once
  * (the default, 10 per process, is for a receiver you do not know; docs/api.md §5.7). A user
@@ -588,7 +755,11 @@ async function main() {
     if (only.has('ingest')) await benchIngest();
     if (only.has('bare')) await benchBare();
     if (only.has('e2e')) await benchEndToEnd(receiver);
-    if (only.has('code')) await benchEndToEnd(receiver, { flow: CODE_FLOW, what: 'code node flow' });
+    if (only.has('code')) {
+      await benchCodeSandbox();
+      await benchEndToEnd(receiver, { flow: CODE_FLOW, what: 'code node flow' });
+    }
+    if (only.has('loop-code')) await benchLoopCode();
     if (only.has('delivery')) await benchDelivery(receiver);
     if (only.has('memory')) await benchMemory(receiver);
   } finally {

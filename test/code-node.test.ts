@@ -121,4 +121,24 @@ describe('code node in a run', () => {
       expect.objectContaining({ node: 'code_1', field: 'config.timeout_ms' }),
     );
   });
+  it('refuses on save a code node whose source does not compile, naming the node, the field and the line', async () => {
+    const res = await t.api('POST', '/api/v1/flows', {
+      name: 'bad syntax',
+      nodes: [
+        { id: 'webhook_1', type: 'webhook' },
+        {
+          id: 'code_1',
+          type: 'code',
+          config: { source: 'const items = input.Webhook.Body.items;\nreturn items.map((i) => i.price;' },
+        },
+      ],
+      edges: [{ from: 'webhook_1', to: 'code_1' }],
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toContainEqual({
+      node: 'code_1',
+      field: 'config.source',
+      msg: expect.stringMatching(/^SyntaxError: .+ \(line 2\)$/),
+    });
+  });
 });

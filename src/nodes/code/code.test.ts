@@ -3,7 +3,7 @@
  * its returned value and console lines, a throw with its line, and limits — an endless loop and a
  * memory bomb each fail the node with a clear message, and the host is out of reach.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { runNode, runState, testEffects } from '../../../test/helpers/nodes.ts';
 import { codeNode } from './index.ts';
 import { CodeSandbox } from './sandbox.ts';
@@ -92,9 +92,113 @@ describe('code node', () => {
     await expect(run({ source: 'return import("node:fs");' })).rejects.toThrow();
   });
 
+  it('never lets a job see what an earlier job left in its globals or built-ins', async () => {
+    // One after the other, so both run on the same thread (and QuickJS runtime).
+    await run({
+      source:
+        'globalThis.leak = input.Webhook.Body; Object.prototype.polluted = 1; Array.prototype.map = () => "hijacked"; JSON.stringify = () => "{}"; return 1;',
+    });
+    const { result } = await run({
+      source:
+        'return [typeof leak, ({}).polluted ?? null, [1, 2].map((x) => x * 2), JSON.stringify({ a: 1 })];',
+    });
+    expect((result as { output: unknown }).output).toEqual(['undefined', null, [2, 4], '{"a":1}']);
+  });
+
+  it('fails a value that is not JSON with its reason, and a too deep nesting as a stack overflow', async () => {
+    await expect(run({ source: 'const a = {}; a.self = a; return a;' })).rejects.toThrow(
+      /^The code returned a value that is not JSON: /,
+    );
+    await expect(run({ source: `return ${'['.repeat(5000)}${']'.repeat(5000)};` })).rejects.toThrow(
+      'Code overflowed the stack (too deep a recursion)',
+    );
+    expect((await run({ source: 'return 40 + 2;' })).result).toMatchObject({ output: 42 });
+  });
+
+  it('refuses on save a source that does not compile, with the message and the line of the source', () => {
+    expect(
+      codeNode.validate!({ source: 'const x = 1;\nreturn x +;', timeout_ms: 1000, memory_mb: 32 }),
+    ).toEqual([{ field: 'source', msg: "SyntaxError: unexpected token in expression: ';' (line 2)" }]);
+    // A brace never closed: reported on the source's last line, not the wrapper's.
+    expect(
+      codeNode.validate!({ source: 'if (input.vars.x) {\n  return 1;', timeout_ms: 1000, memory_mb: 32 }),
+    ).toEqual([{ field: 'source', msg: expect.stringMatching(/^SyntaxError: .* \(line 2\)$/) }]);
+    // The body of an async function: await and return are fine; it is compiled, never run.
+    expect(
+      codeNode.validate!({
+        source: 'const v = await Promise.resolve(input.vars.x);\nwhile (true) {}\nreturn v;',
+        timeout_ms: 1000,
+        memory_mb: 32,
+      }),
+    ).toEqual([]);
+    expect(
+      codeNode.validate!({
+        source: `return ${'('.repeat(20_000)}1${')'.repeat(20_000)};`,
+        timeout_ms: 1000,
+        memory_mb: 32,
+      }),
+    ).toEqual([{ field: 'source', msg: expect.stringMatching(/nested too deeply/) }]);
+    // The check goes on working after that.
+    expect(codeNode.validate!({ source: 'return 1 +', timeout_ms: 1000, memory_mb: 32 })).toEqual([
+      { field: 'source', msg: expect.stringMatching(/^SyntaxError: .* \(line 1\)$/) },
+    ]);
+  });
+
   it('refuses an empty source and limits past 30 s or 256 MB on save', () => {
     expect(codeNode.schema.safeParse({ source: '' }).success).toBe(false);
     expect(codeNode.schema.safeParse({ source: 'return 1', timeout_ms: 30_001 }).success).toBe(false);
     expect(codeNode.schema.safeParse({ source: 'return 1', memory_mb: 257 }).success).toBe(false);
   });
+});
+
+describe('code sandbox scheduling', () => {
+  const spin = { source: 'while (true) {}', input: null, timeoutMs: 1000, memoryMb: 16 };
+  const quick = { source: 'return 1 + 1;', input: null, timeoutMs: 1000, memoryMb: 16 };
+
+  it('lets a tenant alone use every thread, yet runs another tenant at once on a thread of its own', async () => {
+    const pool = new CodeSandbox({ threads: 2, perTenant: 1, spareIdleMs: 50 });
+    try {
+      const ended: string[] = [];
+      const a = [1, 2, 3].map((i) => pool.run('tenant-a', spin).then(() => ended.push(`a${i}`)));
+      await new Promise((r) => setImmediate(r));
+      // Work-conserving: A's jobs hold both threads, though A's share is one; a spare waits for others.
+      expect(pool.busyThreads).toBe(2);
+      expect(pool.threadCount).toBe(3);
+      const b = await pool.run('tenant-b', quick);
+      ended.push('b');
+      expect(b).toMatchObject({ ok: true, value: 2 });
+      // B did not wait for A's borrowed thread: a thread was added for it, and B ended first.
+      expect(ended).toEqual(['b']);
+      await Promise.all(a);
+      expect(ended.slice(1).sort()).toEqual(['a1', 'a2', 'a3']);
+      // Once nobody borrows, the added thread ends.
+      await vi.waitFor(() => expect(pool.threadCount).toBe(2), { timeout: 5000 });
+    } finally {
+      await pool.close();
+    }
+  }, 20_000);
+
+  it('sends quick jobs on to a thread behind each other, never behind a job that runs long', async () => {
+    const pool = new CodeSandbox({ threads: 2, perTenant: 1 });
+    try {
+      const ended: string[] = [];
+      const long = pool.run('tenant-a', spin).then((r) => {
+        ended.push('spin');
+        return r;
+      });
+      const quicks = await Promise.all(
+        Array.from({ length: 50 }, () =>
+          pool.run('tenant-a', quick).then((r) => {
+            ended.push('quick');
+            return r;
+          }),
+        ),
+      );
+      expect(quicks.every((r) => r.ok && r.value === 2)).toBe(true);
+      expect(ended).toEqual(Array(50).fill('quick'));
+      expect(await long).toMatchObject({ ok: false, error: 'Code ran longer than 1000 ms' });
+    } finally {
+      await pool.close();
+    }
+  }, 20_000);
 });

@@ -3,11 +3,13 @@
  * — never Node's own VM. The source is the body of a function of `input` (the run context as JSON);
  * what it returns (JSON) is the node's output and, with `into`, that variable. `console.log` lines
  * are kept on the node record. No require/import, process, network, file system or timers exist
- * inside; time and memory are limited per run of the code.
+ * inside; time and memory are limited per run of the code. A source that does not compile is
+ * refused on save with QuickJS's message and its line (./syntax.ts).
  */
 import { z } from 'zod';
 import type { NodeDefinition } from '../types.ts';
 import { assign, intoTarget, NodeFailure } from '../util.ts';
+import { checkSyntax } from './syntax.ts';
 
 const schema = z
   .object({
@@ -75,6 +77,13 @@ export const codeNode: NodeDefinition<CodeConfig> = {
   },
   schema,
   notTemplates: ['source'],
+  validate: (config) => {
+    const problem = checkSyntax(config.source);
+    if (!problem) return [];
+    return [
+      { field: 'source', msg: problem.line ? `${problem.message} (line ${problem.line})` : problem.message },
+    ];
+  },
   execute: async ({ config, ctx, state, effects }) => {
     const input = {
       Webhook: ctx.Webhook,
@@ -83,6 +92,9 @@ export const codeNode: NodeDefinition<CodeConfig> = {
       steps: ctx.steps,
       run: ctx.run,
       ...(ctx.loop ? { loop: ctx.loop } : {}),
+      ...(ctx.Schedule ? { Schedule: ctx.Schedule } : {}),
+      ...(ctx.error ? { error: ctx.error } : {}),
+      ...(ctx.resume ? { resume: ctx.resume } : {}),
     };
     const result = await effects.runCode(state.tenantId, {
       source: config.source,
