@@ -25,7 +25,10 @@ import { createWebhookCaller } from './delivery/webhookCall.ts';
 import { DeliveryWorker } from './delivery/worker.ts';
 import { ResponseWaiter } from './flows/responses.ts';
 import { registerFlowRoutes } from './flows/routes.ts';
+import { registerRunNowRoute } from './flows/runNowRoute.ts';
 import { registerRunRoutes } from './flows/runsRoutes.ts';
+import { registerScheduleRoutes } from './flows/scheduleRoutes.ts';
+import { Scheduler } from './flows/scheduler.ts';
 import { type FinishedRun, RunWorker } from './flows/worker.ts';
 import { HookCache } from './ingest/cache.ts';
 import { RunGroupCommitter } from './ingest/groupCommit.ts';
@@ -112,6 +115,8 @@ export type App = FastifyInstance & {
     cache: HookCache;
     committer: RunGroupCommitter;
     worker?: RunWorker;
+    /** The schedule triggers' ticks (docs/api.md §4.8): beside the run worker. */
+    scheduler?: Scheduler;
     delivery?: DeliveryWorker;
     client: OutboundClient;
     metrics: HookflowMetrics;
@@ -192,6 +197,9 @@ export async function createApp(deps: AppDeps): Promise<App> {
           maxInFlight: deps.worker?.maxInFlight,
           onRunFinished: (run) => notifyRunFinished(mailer, config.publicUrl, run),
         });
+  const scheduler = worker
+    ? new Scheduler({ database, now, log: app.log.child({ component: 'scheduler' }) })
+    : undefined;
   const delivery =
     role === 'api'
       ? undefined
@@ -221,15 +229,17 @@ export async function createApp(deps: AppDeps): Promise<App> {
         });
   // Runs this process accepts go straight to its own run worker while it has room.
   if (worker) committer.setLocalRunner(worker.localRunner());
-  app.decorate('hookflow', { cache, committer, worker, delivery, client, metrics });
+  app.decorate('hookflow', { cache, committer, worker, scheduler, delivery, client, metrics });
   app.addHook('onReady', async () => {
     await cache.start();
     await responses.start();
     await worker?.start();
+    await scheduler?.start();
     await delivery?.start();
   });
   app.addHook('onClose', async () => {
     await committer.drain();
+    await scheduler?.stop();
     // Side by side: the run grace and the delivery request timeout must both fit the shutdown limit.
     await Promise.all([worker?.stop(), delivery?.stop()]);
     await responses.stop();
@@ -333,7 +343,9 @@ export async function createApp(deps: AppDeps): Promise<App> {
     registerAuth(api, database);
     registerTenantRoutes(api, docs, database);
     registerCredentialRoutes(api, docs, database, secretKey);
-    registerFlowRoutes(api, docs, database, config.publicUrl);
+    registerFlowRoutes(api, docs, database, config.publicUrl, now);
+    registerScheduleRoutes(api, docs, now);
+    registerRunNowRoute(api, docs, database, { maxBodyBytes: config.maxBodyBytes });
     registerPresetRoutes(api, docs);
     registerNodeTypeRoutes(api, docs);
     registerRunRoutes(api, docs, database, now, metrics);

@@ -6,6 +6,7 @@
 import type { Database } from './db/connect.ts';
 import { purgeDeliveredMessages } from './delivery/messages.ts';
 import { purgeFinishedRuns } from './flows/runsStore.ts';
+import { purgeOldScheduleTicks } from './flows/scheduleStore.ts';
 import { purgeExpiredIdempotencyKeys } from './ingest/idempotency.ts';
 
 export function startMaintenance(
@@ -23,6 +24,8 @@ export function startMaintenance(
         while ((await purgeDeliveredMessages(database)) > 0) {}
         // Finished runs past each tenant's run_retention_days (null keeps them).
         while ((await purgeFinishedRuns(database)) > 0) {}
+        // Claimed schedule ticks older than a day (each schedule's last tick is kept on its row).
+        while ((await purgeOldScheduleTicks(database, new Date())) > 0) {}
       } catch (err) {
         log.warn({ err: (err as Error).message }, 'maintenance failed; will retry');
       } finally {

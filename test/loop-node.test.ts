@@ -275,7 +275,8 @@ describe('the loop node', () => {
       async () => {
         const r = await run(id);
         const loop = node(r, 'loop_1');
-        return loop?.status === 'waiting' && loop.iterations?.length === 2 ? r : undefined;
+        const statuses = loop?.iterations?.map((it: any) => it.status).join();
+        return loop?.status === 'waiting' && statuses === 'waiting,waiting' ? r : undefined;
       },
       10_000,
       'the loop asleep',

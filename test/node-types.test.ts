@@ -42,7 +42,13 @@ describe('GET /api/v1/node-types', () => {
       container: false,
     });
     expect(data.find((e) => e.type === 'loop')).toMatchObject({ container: true, category: 'logic' });
-    expect(data.filter((e) => !e.in_body).map((e) => e.type)).toEqual(['webhook', 'wait', 'respond']);
+    expect(data.filter((e) => !e.in_body).map((e) => e.type)).toEqual([
+      'webhook',
+      'schedule',
+      'wait',
+      'respond',
+    ]);
+    expect(data.find((e) => e.type === 'subflow')).toMatchObject({ edges: 'timeout', category: 'action' });
   });
 
   it('needs an API key and is in the OpenAPI document', async () => {

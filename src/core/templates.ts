@@ -41,6 +41,8 @@ export type TemplateContext = {
   resume?: Record<string, string>;
   /** On an error branch (`on_error: "branch"`): the error handled, `{message, node_id}`. */
   error?: { message: string; node_id: string };
+  /** A run a schedule trigger started (docs/api.md §4.8): the tick's ISO time, its cron and time zone. */
+  Schedule?: { time: string; cron: string; timezone: string };
 };
 
 export type RenderOptions = {
@@ -106,9 +108,20 @@ const DEFAULT_MAX_DEPTH = 1000;
 /** Longest sequence a JSONata expression may build (bounds memory as the timeout bounds time). */
 const MAX_SEQUENCE = 1_000_000;
 const WEBHOOK_ROOTS: readonly WebhookRoot[] = ['Body', 'Headers', 'Query', 'Method', 'Path'];
-const CONTEXT_ROOTS = new Set(['flow', 'vars', 'steps', 'run', 'tenant', 'event', 'error', 'loop', 'resume']);
+const CONTEXT_ROOTS = new Set([
+  'flow',
+  'vars',
+  'steps',
+  'run',
+  'tenant',
+  'event',
+  'error',
+  'loop',
+  'resume',
+  'Schedule',
+]);
 const ROOTS_TEXT =
-  'Webhook::Body, Webhook::Headers, Webhook::Query, Webhook::Method, Webhook::Path, flow, vars, steps, run, tenant, event, error, loop, resume';
+  'Webhook::Body, Webhook::Headers, Webhook::Query, Webhook::Method, Webhook::Path, Schedule, flow, vars, steps, run, tenant, event, error, loop, resume';
 /** Characters that never belong in an unquoted path: their presence means an expression was meant. */
 const NOT_A_PATH = /[\s()+*/<>=!&|,;{}$?:~^%`]/;
 const MAX_WALK_DEPTH = 200;
@@ -485,6 +498,7 @@ function jsonataInput(ctx: TemplateContext): Record<string, unknown> {
     error: ctx.error,
     loop: ctx.loop,
     resume: ctx.resume,
+    Schedule: ctx.Schedule,
   };
 }
 

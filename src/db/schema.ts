@@ -88,6 +88,8 @@ export interface RunsTable {
   error_of_run_id: string | null;
   /** A failed run of a flow with an error flow: {flow_id, run_id} or {flow_id, run_id: null, skipped}. */
   error_flow: ColumnType<unknown, string | null | undefined, string | null>;
+  /** A run started by a subflow node: the run whose node started it. */
+  parent_run_id: string | null;
   /** A wait's callback came while a worker held the run: its next release makes it due at once. */
   wake_pending: Generated<boolean>;
   created_at: Timestamp;
@@ -101,6 +103,28 @@ export interface RunResumesTable {
   run_id: string;
   node_id: string;
   request: Json<Record<string, unknown>>;
+  created_at: Timestamp;
+}
+
+/** A schedule node of a flow as last saved (docs/api.md §4.8). */
+export interface SchedulesTable {
+  tenant_id: string;
+  flow_id: string;
+  node_id: string;
+  cron: string;
+  timezone: string;
+  catch_up: string;
+  anchor_at: Timestamp;
+  last_tick_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+}
+
+/** A tick of a schedule node, claimed with the run it started. */
+export interface ScheduleTicksTable {
+  tenant_id: string;
+  flow_id: string;
+  node_id: string;
+  tick_at: Timestamp;
+  run_id: string;
   created_at: Timestamp;
 }
 
@@ -226,6 +250,8 @@ export interface DB {
   flows: FlowsTable;
   runs: RunsTable;
   run_resumes: RunResumesTable;
+  schedules: SchedulesTable;
+  schedule_ticks: ScheduleTicksTable;
   idempotency_keys: IdempotencyKeysTable;
   samples: SamplesTable;
   events: EventsTable;

@@ -105,6 +105,25 @@ export type FlowForRun = {
   outgoing: Map<string, import('../core/flowDocument.ts').FlowEdge[]>;
 };
 
+/** A run a subflow node starts (docs/api.md §4.3): inserted with the parent's next write. */
+export type ChildRun = {
+  id: string;
+  flowId: string;
+  triggerNodeId: string;
+  trigger: Record<string, unknown>;
+};
+
+/** What a subflow node needs of the flow it starts: its trigger, or why it cannot start. */
+export type SubflowTarget = { triggerNodeId: string; name: string } | { problem: string };
+
+/** A child run as its parent's subflow node sees it. */
+export type ChildRunState = {
+  status: string;
+  vars: Record<string, unknown>;
+  response: unknown;
+  error: string | null;
+};
+
 export type WebhookCallRequest = {
   endpointId: string;
   methodName?: string;
@@ -128,8 +147,18 @@ export type EngineEffects = {
   resumed(tenantId: string, runId: string, nodeId: string): Promise<ResumeRequest | undefined>;
   /** Runs a code node's JavaScript in the sandbox (src/nodes/code/sandbox.ts); never rejects. */
   runCode(tenantId: string, job: CodeJob): Promise<CodeResult>;
-  /** Persists progress; false when the run is no longer this worker's (cancelled, lease lost). */
-  checkpoint(state: RunState, opts: { events: PendingEvent[]; sleepUntilMs?: number }): Promise<boolean>;
+  /** The flow a subflow node starts: its first webhook node, if it can be started. */
+  subflowTarget(tenantId: string, flowId: string): Promise<SubflowTarget>;
+  /** A child run's state (undefined: it is gone). */
+  childRun(tenantId: string, runId: string): Promise<ChildRunState | undefined>;
+  /**
+   * Persists progress — the run as it stood when the write began, with the events and child runs
+   * gathered since the last — in one transaction; false when the run is no longer this worker's.
+   */
+  checkpoint(
+    state: RunState,
+    opts: { events: PendingEvent[]; children: ChildRun[]; sleepUntilMs?: number },
+  ): Promise<boolean>;
 };
 
 export type Outcome =
@@ -152,6 +181,8 @@ export function templateContext(state: RunState, steps: Record<string, unknown>)
     steps,
     run: { id: state.id },
     tenant: { id: state.tenantId },
+    // A schedule's tick (docs/api.md §4.8): `${Schedule.time}`, `${Schedule.cron}`.
+    ...(t.method === 'SCHEDULE' ? { Schedule: t.body as TemplateContext['Schedule'] } : {}),
   };
 }
 
@@ -178,7 +209,8 @@ export async function advanceRun(
   if (result.kind === 'abandoned') return result;
   if (result.kind === 'sleep')
     return (await walker.checkpoint(result.untilMs)) ? { kind: 'sleeping' } : { kind: 'abandoned' };
-  // Checkpoints still being written finish before the completion is.
+  // Child runs still to start are written first; checkpoints being written finish before the completion.
+  if (walker.children.length && !(await walker.checkpoint())) return { kind: 'abandoned' };
   if (!(await walker.settled())) return { kind: 'abandoned' };
   return { kind: 'finished', status: result.status, error: result.error, events: walker.events };
 }
@@ -194,6 +226,7 @@ export function createWalker(
   timeoutMs: number,
 ): Walker & { checkpoint(sleepUntilMs?: number): Promise<boolean>; settled(): Promise<boolean> } {
   const events: PendingEvent[] = [];
+  const children: ChildRun[] = [];
   let last: Promise<boolean> = Promise.resolve(true);
   /** A checkpoint waiting for the one being written: it will persist the run as it then stands. */
   let queued: Promise<boolean> | null = null;
@@ -202,7 +235,20 @@ export function createWalker(
     if (sleepUntilMs === undefined && queued) return queued;
     const next: Promise<boolean> = last.then((ok) => {
       if (queued === next) queued = null;
-      return ok ? effects.checkpoint(state, { events: events.splice(0), sleepUntilMs }) : false;
+      if (!ok) return false;
+      // The run as it stands now, with what it gathered: a loop's other items go on meanwhile, and
+      // the write must hold the records that name these events and child runs, not later ones.
+      const snapshot: RunState = {
+        ...state,
+        nodes: structuredClone(state.nodes),
+        vars: structuredClone(state.vars),
+        flowKey: structuredClone(state.flowKey),
+      };
+      return effects.checkpoint(snapshot, {
+        events: events.splice(0),
+        children: children.splice(0),
+        sleepUntilMs,
+      });
     });
     if (sleepUntilMs === undefined) queued = next;
     last = next;
@@ -218,6 +264,7 @@ export function createWalker(
     state,
     effects,
     events,
+    children,
     checkpoint,
     timedOut,
     settled: () => last,
@@ -239,6 +286,8 @@ export type Walker = {
   effects: EngineEffects;
   /** Events to publish with the next checkpoint or the completion (emit). */
   events: PendingEvent[];
+  /** Runs to start with the next checkpoint (subflow): the node's record and its child, one write. */
+  children: ChildRun[];
   /** Persists the whole run as it stands (one at a time); false when the run is no longer ours. */
   checkpoint(): Promise<boolean>;
   /** The run's timeout message when its active time is up, else null. */
@@ -335,7 +384,7 @@ async function walkGraph(
           status: 'waiting',
           started_at: existing?.started_at ?? iso(startedMs),
           input: step.input,
-          output: { until: iso(step.untilMs) },
+          output: { ...step.keep, until: iso(step.untilMs) },
           ...(step.iterations ? { iterations: step.iterations } : {}),
         });
         return { kind: 'sleep', untilMs: step.untilMs };

@@ -16,6 +16,7 @@ import {
 import { getCredentialSummary } from '../credentials/store.ts';
 import type { Database } from '../db/connect.ts';
 import { getNodeDefinition } from '../nodes/index.ts';
+import { nextRuns } from './scheduleRoutes.ts';
 import {
   deleteFlow,
   type FlowRow,
@@ -62,7 +63,7 @@ const flowDocSchemaForDocs = z.object({
   settings: z.record(z.string(), z.unknown()).optional(),
 });
 
-export function flowView(row: FlowRow, publicUrl: string) {
+export function flowView(row: FlowRow, publicUrl: string, nowMs = Date.now()) {
   const hooks = webhookNodes({ nodes: row.nodes as FlowNode[] });
   const urls = new Map(
     hooks.map((n, i) => [n.id, webhookUrl(publicUrl, row.tenant_id, row.id, n.id, i === 0)]),
@@ -72,7 +73,21 @@ export function flowView(row: FlowRow, publicUrl: string) {
     tenant_id: row.tenant_id,
     name: row.name,
     enabled: row.enabled,
-    nodes: (row.nodes as FlowNode[]).map((n) => (urls.has(n.id) ? { ...n, url: urls.get(n.id) } : n)),
+    nodes: (row.nodes as FlowNode[]).map((n) =>
+      urls.has(n.id)
+        ? { ...n, url: urls.get(n.id) }
+        : n.type === 'schedule'
+          ? { ...n, next_runs: nextRuns(n, row.enabled, nowMs) }
+          : n,
+    ),
+    schedules: (row.nodes as FlowNode[])
+      .filter((n) => n.type === 'schedule')
+      .map((n) => ({
+        node_id: n.id,
+        cron: n.config.cron,
+        timezone: n.config.timezone,
+        next_runs: nextRuns(n, row.enabled, nowMs),
+      })),
     edges: row.edges,
     settings: row.settings,
     webhooks: hooks.map((n) => ({ node_id: n.id, url: urls.get(n.id) })),
@@ -95,6 +110,7 @@ function stripViewFields(input: unknown): unknown {
     id: _id,
     tenant_id: _t,
     webhooks: _w,
+    schedules: _s,
     version: _v,
     created_at: _c,
     updated_at: _u,
@@ -103,7 +119,7 @@ function stripViewFields(input: unknown): unknown {
   if (Array.isArray(rest.nodes))
     rest.nodes = rest.nodes.map((n) => {
       if (!n || typeof n !== 'object') return n;
-      const { url: _url, ...node } = n as Record<string, unknown>;
+      const { url: _url, next_runs: _next, ...node } = n as Record<string, unknown>;
       return node;
     });
   return rest;
@@ -130,6 +146,14 @@ async function validateDocument(
           msg: `credential "${ref.id}" is a ${cred.type} credential, not ${ref.types.length === 1 ? ref.types[0] : `one of ${ref.types.join(', ')}`}`,
         });
     }
+    // A flow a node starts (subflow) is one of this tenant's; this flow itself too (nesting is bounded).
+    for (const ref of getNodeDefinition(node.type)?.flowRefs?.(node.config) ?? [])
+      if (ref.id !== selfId && !(await getFlow(database, tenantId, ref.id)))
+        problems.push({
+          node: node.id,
+          field: `config.${ref.field}`,
+          msg: `flow "${ref.id}" does not exist in this tenant`,
+        });
   }
   // The error flow (§4.4) is a flow of this tenant (this flow itself included: an error run never
   // starts another error run, so no loop).
@@ -148,6 +172,7 @@ export function registerFlowRoutes(
   docs: ApiDocs,
   database: Database,
   publicUrl: string,
+  now: () => number = Date.now,
 ): void {
   const mustGet = async (tenantId: string, id: string) => {
     const row = await getFlow(database, tenantId, id);
@@ -176,7 +201,7 @@ export function registerFlowRoutes(
       const p = principal(req);
       const doc = await validateDocument(database, p.tenantId, req.body);
       reply.code(201);
-      return flowView(await insertFlow(database, p.tenantId, doc), publicUrl);
+      return flowView(await insertFlow(database, p.tenantId, doc, new Date(now())), publicUrl, now());
     },
   );
   docs.route(
@@ -192,7 +217,7 @@ export function registerFlowRoutes(
       const p = principal(req);
       const q = validate(listQuery, req.query, 'query');
       const rows = await listFlows(database, p.tenantId, q);
-      return { ...page(rows, q.limit), data: rows.map((r) => flowView(r, publicUrl)) };
+      return { ...page(rows, q.limit), data: rows.map((r) => flowView(r, publicUrl, now())) };
     },
   );
   docs.route(
@@ -204,7 +229,8 @@ export function registerFlowRoutes(
       tag: 'Flows',
     },
     async (req) => {
-      return flowView(await mustGet(principal(req).tenantId, (req.params as { id: string }).id), publicUrl);
+      const row = await mustGet(principal(req).tenantId, (req.params as { id: string }).id);
+      return flowView(row, publicUrl, now());
     },
   );
   docs.route(
@@ -220,9 +246,9 @@ export function registerFlowRoutes(
       const p = principal(req);
       const { id } = req.params as { id: string };
       const doc = await validateDocument(database, p.tenantId, req.body, id);
-      const row = await replaceFlow(database, p.tenantId, id, doc);
+      const row = await replaceFlow(database, p.tenantId, id, doc, new Date(now()));
       if (!row) throw notFound('Flow');
-      return flowView(row, publicUrl);
+      return flowView(row, publicUrl, now());
     },
   );
   docs.route(
@@ -248,9 +274,9 @@ export function registerFlowRoutes(
         ...(stripViewFields(req.body) as object),
       };
       const doc = await validateDocument(database, p.tenantId, merged, id);
-      const row = await replaceFlow(database, p.tenantId, id, doc);
+      const row = await replaceFlow(database, p.tenantId, id, doc, new Date(now()));
       if (!row) throw notFound('Flow');
-      return flowView(row, publicUrl);
+      return flowView(row, publicUrl, now());
     },
   );
   docs.route(

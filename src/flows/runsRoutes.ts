@@ -6,7 +6,7 @@ import { type ApiDocs, limitSchema, page, principal, validate } from '../api/htt
 import { newId } from '../core/ids.ts';
 import type { Database } from '../db/connect.ts';
 import type { RunApiMetrics } from '../metrics/metrics.ts';
-import { cancelRun, getRun, listRuns, rerunRun } from './runsStore.ts';
+import { cancelRun, getRun, listChildRuns, listRuns, rerunRun } from './runsStore.ts';
 
 const listQuery = z.object({
   flow_id: z.string().max(100).optional(),
@@ -46,9 +46,12 @@ export function registerRunRoutes(
       tag: 'Runs',
     },
     async (req) => {
-      const run = await getRun(database, principal(req).tenantId, (req.params as { id: string }).id);
+      const tenantId = principal(req).tenantId;
+      const run = await getRun(database, tenantId, (req.params as { id: string }).id);
       if (!run) throw notFound('Run');
-      return run;
+      // The runs its subflow nodes started (docs/api.md §4.2): links from parent to children.
+      const children = await listChildRuns(database.db, tenantId, run.id);
+      return { ...run, children };
     },
   );
   docs.route(

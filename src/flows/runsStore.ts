@@ -72,6 +72,7 @@ const RUN_COLUMNS = [
   'rerun_of',
   'error_of_run_id',
   'error_flow',
+  'parent_run_id',
   'created_at',
   'started_at',
   'finished_at',
@@ -106,6 +107,7 @@ export async function listRuns(
       'finished_at',
     ])
     .select(sql<string>`trigger->>'method'`.as('method'))
+    .select(sql<boolean>`coalesce(trigger->'manual' = 'true'::jsonb, false)`.as('manual'))
     .where('tenant_id', '=', tenantId);
   if (opts.flowId) q = q.where('flow_id', '=', opts.flowId);
   if (opts.status) q = q.where('status', '=', opts.status);
@@ -379,6 +381,8 @@ export type RunProgress = {
    * with this write — or, with `skipped`, why none starts. Recorded on the run as `error_flow`.
    */
   errorRun?: ErrorRun;
+  /** Runs this write starts (subflow nodes), as children of this run. */
+  children?: { id: string; flowId: string; triggerNodeId: string; trigger: Record<string, unknown> }[];
 };
 
 export type ErrorRun = {
@@ -431,6 +435,18 @@ export async function writeRunProgress(
       ef_skip: x.errorRun?.skipped ?? null,
     })),
   );
+  const childrenJson = JSON.stringify(
+    rows.flatMap((x) =>
+      (x.children ?? []).map((c) => ({
+        tenant_id: x.tenantId,
+        parent_id: x.id,
+        id: c.id,
+        flow_id: c.flowId,
+        trigger_node_id: c.triggerNodeId,
+        trigger: c.trigger,
+      })),
+    ),
+  );
   const eventsJson = JSON.stringify(
     events.map((e) => ({
       tenant_id: e.tenantId,
@@ -464,22 +480,48 @@ export async function writeRunProgress(
     ), done as (
       update runs r set status = u.status, nodes = u.nodes, vars = u.vars, flow_key = u.flow_key, error = u.error,
         response = coalesce(u.response, r.response),
-        -- A wait's callback stored while this worker held the run: due at once, not at its timeout.
-        run_at = case when u.release and not u.finished and r.wake_pending then ${now}::timestamptz
-          else coalesce(u.run_at, r.run_at) end,
-        wake_pending = case when u.release then false else r.wake_pending end,
+        -- A wait's callback, or a child's end, while this worker held the run: due at once, not at
+        -- its timeout — also for a child that ends in this very write (it cannot wake its parent
+        -- below: one statement updates a row once).
+        run_at = case when u.release and not u.finished and (r.wake_pending or u.child_ended)
+          then ${now}::timestamptz else coalesce(u.run_at, r.run_at) end,
+        wake_pending = case when u.release then false else r.wake_pending or u.child_ended end,
         finished_at = case when u.finished then ${now}::timestamptz else r.finished_at end,
         locked_until = case when u.release then null else r.locked_until end,
         locked_by = case when u.release then null else r.locked_by end,
         error_flow = case when ef.id is null then r.error_flow
           else jsonb_build_object('flow_id', ef.ef_flow, 'run_id', case when ef.skipped is null then ef.ef_run end)
             || case when ef.skipped is null then '{}'::jsonb else jsonb_build_object('skipped', ef.skipped) end end
-      from u left join ef on ef.tenant_id = u.tenant_id and ef.id = u.id
+      from (
+        select u.*, exists (
+          select 1 from u c join runs cr on cr.tenant_id = c.tenant_id and cr.id = c.id
+          where c.finished and cr.tenant_id = u.tenant_id and cr.parent_run_id = u.id) as child_ended
+        from u) u
+      left join ef on ef.tenant_id = u.tenant_id and ef.id = u.id
       where r.tenant_id = u.tenant_id and r.id = u.id and r.status = 'running' and r.locked_by = ${workerId}
       returning r.tenant_id, r.id, r.wait_response, u.finished, (u.response is not null) as has_response,
-        r.error_flow, (u.release and not u.finished and r.run_at < u.run_at) as woke
+        r.error_flow, (u.release and not u.finished and r.run_at < u.run_at) as woke, r.parent_run_id
     ), resumed as (
       select pg_notify(${RUNS_CHANNEL}, '') from (select 1 from done where woke limit 1) x
+    ), ch as (
+      -- Sub-flows: the child runs this write starts, stored with the parent's record that names them.
+      insert into runs (tenant_id, id, flow_id, trigger_node_id, status, trigger, parent_run_id)
+      select c.tenant_id, c.id, c.flow_id, c.trigger_node_id, 'queued', c.trigger, c.parent_id
+      from json_to_recordset(${childrenJson}::json)
+           as c(tenant_id text, parent_id text, id text, flow_id text, trigger_node_id text, trigger jsonb)
+      join done d on d.tenant_id = c.tenant_id and d.id = c.parent_id
+      returning 1
+    ), parents as (
+      -- A child that ended wakes its parent: due at once, or at its holder's next release.
+      update runs p set wake_pending = true,
+        run_at = case when p.locked_by is null then ${now}::timestamptz else p.run_at end
+      from done d
+      where d.finished and d.parent_run_id is not null and p.tenant_id = d.tenant_id
+        and p.id = d.parent_run_id and p.status = 'running'
+        and not exists (select 1 from u where u.tenant_id = p.tenant_id and u.id = p.id)
+      returning 1
+    ), ch_woken as (
+      select pg_notify(${RUNS_CHANNEL}, '') from (select 1 from ch union all select 1 from parents limit 1) x
     ), er as (
       insert into runs (tenant_id, id, flow_id, trigger_node_id, status, trigger, error_of_run_id)
       select ef.tenant_id, ef.ef_run, ef.ef_flow, ef.node_id, 'queued', ef.ef_trigger, ef.id
@@ -503,7 +545,7 @@ export async function writeRunProgress(
       select pg_notify(${RESPONSES_CHANNEL}, d.id) from done d where d.wait_response and (d.finished or d.has_response)
     )
     select d.id, d.error_flow, (select count(*) from woken) as woken, (select count(*) from er_woken) as er_woken,
-      (select count(*) from resumed) as resumed
+      (select count(*) from resumed) as resumed, (select count(*) from ch_woken) as ch_woken
     from done d`.execute(db);
   return new Map(r.rows.map((x) => [x.id, { errorFlow: x.error_flow ?? null }]));
 }
@@ -534,9 +576,17 @@ export async function cancelRun(db: Kysely<DB>, tenantId: string, id: string, no
       update runs set status = 'cancelled', finished_at = ${now}, locked_until = null, locked_by = null,
         error = coalesce(error, 'Cancelled')
       where tenant_id = ${tenantId} and id = ${id} and status in ('queued', 'running')
-      returning id, status, wait_response
-    ), woken as (select pg_notify(${RESPONSES_CHANNEL}, c.id) from c where c.wait_response)
-    select id, status, (select count(*) from woken) as woken from c`.execute(db);
+      returning id, status, wait_response, parent_run_id
+    ), woken as (select pg_notify(${RESPONSES_CHANNEL}, c.id) from c where c.wait_response),
+    parent as (
+      -- A cancelled sub-flow run wakes its parent, whose subflow node then fails.
+      update runs p set wake_pending = true,
+        run_at = case when p.locked_by is null then ${now}::timestamptz else p.run_at end
+      from c where p.tenant_id = ${tenantId} and p.id = c.parent_run_id and p.status = 'running'
+      returning 1
+    ), parent_woken as (select pg_notify(${RUNS_CHANNEL}, '') from (select 1 from parent limit 1) x)
+    select id, status, (select count(*) from woken) as woken, (select count(*) from parent_woken) as parent_woken
+    from c`.execute(db);
   return r.rows[0];
 }
 
@@ -651,4 +701,26 @@ export async function findResume(
     .where('node_id', '=', nodeId)
     .executeTakeFirst();
   return row?.request as ResumeRequest | undefined;
+}
+
+/** A child run as its parent's subflow node sees it (docs/api.md §4.3). */
+export async function getChildRun(db: Kysely<DB>, tenantId: string, id: string) {
+  return db
+    .selectFrom('runs')
+    .select(['status', 'vars', 'response', 'error'])
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', id)
+    .executeTakeFirst();
+}
+
+/** The runs a run's subflow nodes started, oldest first (the run detail's links). */
+export async function listChildRuns(db: Kysely<DB>, tenantId: string, parentRunId: string) {
+  return db
+    .selectFrom('runs')
+    .select(['id', 'flow_id', 'status', 'created_at', 'finished_at'])
+    .where('tenant_id', '=', tenantId)
+    .where('parent_run_id', '=', parentRunId)
+    .orderBy('id')
+    .limit(1000)
+    .execute();
 }

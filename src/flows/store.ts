@@ -4,6 +4,7 @@ import type { FlowDocument } from '../core/flowDocument.ts';
 import { newId } from '../core/ids.ts';
 import type { Database } from '../db/connect.ts';
 import { notifyCache } from '../db/notify.ts';
+import { syncSchedules } from './scheduleStore.ts';
 
 export type FlowRow = {
   tenant_id: string;
@@ -31,7 +32,13 @@ const FLOW_COLUMNS = [
   'updated_at',
 ] as const;
 
-export async function insertFlow(database: Database, tenantId: string, doc: FlowDocument): Promise<FlowRow> {
+/** `at`: the clock of the save, from which a schedule node starts counting ticks (docs/api.md §4.8). */
+export async function insertFlow(
+  database: Database,
+  tenantId: string,
+  doc: FlowDocument,
+  at: Date = new Date(),
+): Promise<FlowRow> {
   const id = newId('flw');
   return database.db.transaction().execute(async (tx) => {
     const row = await tx
@@ -47,6 +54,7 @@ export async function insertFlow(database: Database, tenantId: string, doc: Flow
       })
       .returning(FLOW_COLUMNS)
       .executeTakeFirstOrThrow();
+    await syncSchedules(tx, tenantId, id, doc, at);
     await notifyCache(tx, `flow:${tenantId}:${id}`);
     return row as FlowRow;
   });
@@ -71,6 +79,7 @@ export async function replaceFlow(
   tenantId: string,
   id: string,
   doc: FlowDocument,
+  at: Date = new Date(),
 ): Promise<FlowRow | undefined> {
   return database.db.transaction().execute(async (tx) => {
     const row = await tx
@@ -94,6 +103,7 @@ export async function replaceFlow(
       let del = tx.deleteFrom('samples').where('tenant_id', '=', tenantId).where('flow_id', '=', id);
       if (webhookIds.length) del = del.where('node_id', 'not in', webhookIds);
       await del.execute();
+      await syncSchedules(tx, tenantId, id, doc, at);
       await notifyCache(tx, `flow:${tenantId}:${id}`);
     }
     return row as FlowRow | undefined;
@@ -143,6 +153,7 @@ export async function setFlowEnabled(
   tenantId: string,
   id: string,
   enabled: boolean,
+  at: Date = new Date(),
 ): Promise<FlowRow | undefined> {
   return database.db.transaction().execute(async (tx) => {
     const row = await tx
@@ -152,7 +163,10 @@ export async function setFlowEnabled(
       .where('id', '=', id)
       .returning(FLOW_COLUMNS)
       .executeTakeFirst();
-    if (row) await notifyCache(tx, `flow:${tenantId}:${id}`);
+    if (row) {
+      await syncSchedules(tx, tenantId, id, { enabled, nodes: row.nodes as FlowDocument['nodes'] }, at);
+      await notifyCache(tx, `flow:${tenantId}:${id}`);
+    }
     return row as FlowRow | undefined;
   });
 }

@@ -25,7 +25,10 @@ import {
   type PendingEvent,
   type RunResponse,
   type RunState,
+  type SubflowTarget,
 } from './engine.ts';
+import { getFlow } from './store.ts';
+import { type FlowNode, webhookNodes } from '../core/flowDocument.ts';
 import { FlowPlanCache } from './planCache.ts';
 import { signalRunResponse } from './responses.ts';
 import {
@@ -34,6 +37,7 @@ import {
   claimRuns,
   extendLeases,
   findResume,
+  getChildRun,
   type LocalClaim,
   type NewRun,
   type ProgressEvent,
@@ -437,10 +441,18 @@ export class RunWorker {
         `${this.opts.publicUrl ?? ''}/resume/${encodeURIComponent(runId)}/${encodeURIComponent(nodeId)}/${resumeToken(secretKey, tenantId, runId, nodeId)}`,
       resumed: (tenantId, runId, nodeId) => findResume(database.db, tenantId, runId, nodeId),
       credential: (tenantId, id) => loadCredential(database, secretKey, tenantId, id),
-      checkpoint: (state, { events, sleepUntilMs }) =>
+      subflowTarget: (tenantId, flowId) => subflowTarget(database, tenantId, flowId),
+      childRun: async (tenantId, runId) => {
+        const r = await getChildRun(database.db, tenantId, runId);
+        return r
+          ? { status: r.status, vars: r.vars ?? {}, response: r.response ?? null, error: r.error }
+          : undefined;
+      },
+      checkpoint: (state, { events, children, sleepUntilMs }) =>
         this.write(
           {
             ...progressOf(state),
+            children,
             status: 'running',
             error: null,
             runAt: sleepUntilMs === undefined ? null : new Date(sleepUntilMs),
@@ -687,4 +699,17 @@ function startEvents(state: RunState, nowMs: number): ProgressEvent[] {
       source: 'system',
     },
   ];
+}
+
+/**
+ * The flow a subflow node starts (docs/api.md §4.3): one of the tenant's, enabled, from its first
+ * webhook node (document order) — or why it cannot start.
+ */
+async function subflowTarget(database: Database, tenantId: string, flowId: string): Promise<SubflowTarget> {
+  const flow = await getFlow(database, tenantId, flowId);
+  if (!flow) return { problem: `flow "${flowId}" does not exist` };
+  if (!flow.enabled) return { problem: `flow "${flowId}" (${flow.name}) is disabled` };
+  const hook = webhookNodes({ nodes: flow.nodes as FlowNode[] })[0];
+  if (!hook) return { problem: `flow "${flowId}" (${flow.name}) has no webhook trigger to start from` };
+  return { triggerNodeId: hook.id, name: flow.name };
 }

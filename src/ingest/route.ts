@@ -11,7 +11,12 @@
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type ParsedBody, parseBody } from '../core/body.ts';
-import { checkParameterTypes, findMissingParameters, type RequestParts } from '../core/fields.ts';
+import {
+  checkParameterTypes,
+  findMissingParameters,
+  type Parameter,
+  type RequestParts,
+} from '../core/fields.ts';
 import { newId } from '../core/ids.ts';
 import {
   getPreset,
@@ -202,11 +207,8 @@ async function handleHook(
   const parts: RequestParts = { body: parsed.body.value, query, headers: request.headers };
   const shake = preset?.answerAfterAuth?.({ method, ...parts }, presetCredential);
   if (shake) return handshakeAnswer(shake);
-  const missing = findMissingParameters(config.parameters, parts);
-  if (missing.length) return problem(400, 'missing_parameters', 'Missing required parameter(s)', { missing });
-  const mismatched = checkParameterTypes(config.parameters, parts);
-  if (mismatched.length)
-    return problem(400, 'invalid_parameters', 'Parameter(s) of the wrong type', { invalid: mismatched });
+  const badParameters = parameterProblem(config.parameters, parts);
+  if (badParameters) return problem(400, badParameters.code, badParameters.msg, badParameters.details);
 
   const runId = newId('run');
   const trigger = buildTrigger(request, hook, parsed.body, raw, query);
@@ -484,20 +486,65 @@ function buildTrigger(
   query: Record<string, unknown>,
 ): Record<string, unknown> {
   const { headers, query: q } = redactCredential(hook, request.headers, query);
-  const trigger: Record<string, unknown> = {
+  return storedTrigger({
     method: request.method,
     path: request.url.split('?')[0],
     headers,
     query: q,
-    body: body.value,
-    body_kind: body.kind,
-    content_type: request.headers['content-type'] ?? null,
+    body,
+    contentType: request.headers['content-type'] ?? null,
     ip: request.ip,
+    raw,
+    fullBody: hook.config.full_body_parameter,
+  });
+}
+
+/**
+ * The trigger a run stores (docs/api.md §4.2), from a request's parts: the inbound endpoint's
+ * and the run-now API's (src/flows/runNowRoute.ts, `ip: null` and `manual` there).
+ */
+export function storedTrigger(r: {
+  method: string;
+  path: string;
+  headers: Record<string, unknown>;
+  query: Record<string, unknown>;
+  body: ParsedBody;
+  contentType: string | null;
+  ip: string | null;
+  raw: Buffer;
+  fullBody?: boolean;
+}): Record<string, unknown> {
+  const trigger: Record<string, unknown> = {
+    method: r.method,
+    path: r.path,
+    headers: r.headers,
+    query: r.query,
+    body: r.body.value,
+    body_kind: r.body.kind,
+    content_type: r.contentType,
+    ip: r.ip,
     received_at: new Date().toISOString(),
-    size_bytes: raw.length,
+    size_bytes: r.raw.length,
   };
-  if (hook.config.full_body_parameter) trigger.raw_text = raw.toString('utf8');
+  if (r.fullBody) trigger.raw_text = r.raw.toString('utf8');
   return trigger;
+}
+
+/**
+ * A request's required parameters (§3.4 row 12), then their declared types (row 13): the 400 it
+ * gets, or undefined. The run-now API checks its input with the same.
+ */
+export function parameterProblem(
+  params: Parameter[],
+  parts: RequestParts,
+): { code: string; msg: string; details: Record<string, unknown> } | undefined {
+  const missing = findMissingParameters(params, parts);
+  if (missing.length)
+    return { code: 'missing_parameters', msg: 'Missing required parameter(s)', details: { missing } };
+  const invalid = checkParameterTypes(params, parts);
+  if (invalid.length)
+    return { code: 'invalid_parameters', msg: 'Parameter(s) of the wrong type', details: { invalid } };
+  return undefined;
 }
 
 /** Copies of headers and query with the password-like credential of the hook (if any) redacted. */

@@ -13,7 +13,9 @@ import { httpNode } from './http/index.ts';
 import { ifNode } from './if/index.ts';
 import { loopNode } from './loop/index.ts';
 import { respondNode } from './respond/index.ts';
+import { scheduleNode } from './schedule/index.ts';
 import { setNode } from './set/index.ts';
+import { subflowNode } from './subflow/index.ts';
 import { switchNode } from './switch/index.ts';
 import { transformNode } from './transform/index.ts';
 import type { NodeCatalogEntry, NodeDefinition } from './types.ts';
@@ -24,6 +26,7 @@ import { webhookCallNode } from './webhook_call/index.ts';
 /** In palette order. */
 const DEFINITIONS: readonly NodeDefinition[] = [
   webhookNode,
+  scheduleNode,
   setNode,
   ifNode,
   switchNode,
@@ -32,6 +35,7 @@ const DEFINITIONS: readonly NodeDefinition[] = [
   codeNode,
   httpNode,
   webhookCallNode,
+  subflowNode,
   emitNode,
   delayNode,
   waitNode,

@@ -18,9 +18,10 @@ const fieldKeys = (fields: FieldSpec[]): string[] =>
   );
 
 describe('node registry', () => {
-  it('lists the fourteen node types in palette order, the webhook trigger first', () => {
+  it('lists the node types in palette order, the webhook and schedule triggers first', () => {
     expect(NODE_TYPES).toEqual([
       'webhook',
+      'schedule',
       'set',
       'if',
       'switch',
@@ -29,6 +30,7 @@ describe('node registry', () => {
       'code',
       'http',
       'webhook_call',
+      'subflow',
       'emit',
       'delay',
       'wait',
@@ -40,14 +42,15 @@ describe('node registry', () => {
       nodeCatalog()
         .filter((e) => e.trigger)
         .map((e) => e.type),
-    ).toEqual(['webhook']);
+    ).toEqual(['webhook', 'schedule']);
   });
 
-  it("saves a flow made of every type's initial config (webhook_call lacking only its endpoint)", () => {
+  it("saves a flow made of every type's initial config (webhook_call and subflow lacking only their endpoint and flow)", () => {
     const nodes = nodeCatalog().map((e) => ({ id: `${e.type}_1`, type: e.type, config: e.initial_config }));
     const r = validateFlowDocument({ name: 'All types', nodes, edges: [] });
     expect(r.ok ? [] : r.problems).toEqual([
       { node: 'webhook_call_1', field: 'config.endpoint_id', msg: expect.any(String) },
+      { node: 'subflow_1', field: 'config.flow_id', msg: expect.any(String) },
     ]);
   });
 
@@ -79,7 +82,10 @@ describe('node registry', () => {
           { from: 'a_1', to: 'set_9', ...(when === undefined ? {} : { when }) },
         ],
       });
-    for (const entry of nodeCatalog().filter((e) => !e.trigger && e.type !== 'webhook_call')) {
+    // (webhook_call and subflow start without the endpoint or flow they need.)
+    for (const entry of nodeCatalog().filter(
+      (e) => !e.trigger && !['webhook_call', 'subflow'].includes(e.type),
+    )) {
       const plain = edge(entry.type);
       const bool = edge(entry.type, true);
       const named = edge(entry.type, 'case_1');

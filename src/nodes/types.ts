@@ -24,7 +24,8 @@ export type FieldSpec = {
    * code: JavaScript source (a code editor, with the run's input shape shown);
    * number; boolean (a switch); select (one of `options`); checkboxes (a list of `options`);
    * key_value (an object of templates); body (JSON or text); credential (a credential id, of
-   * `credential_types`); endpoint (an outbound endpoint id); event_type (a name, with the catalog's
+   * `credential_types`); endpoint (an outbound endpoint id); flow (a flow id of the tenant);
+   * event_type (a name, with the catalog's
    * event types offered); alternatives (exactly one of `alternatives`, each its own field).
    */
   kind:
@@ -40,6 +41,7 @@ export type FieldSpec = {
     | 'body'
     | 'credential'
     | 'endpoint'
+    | 'flow'
     | 'event_type'
     | 'alternatives';
   help?: string;
@@ -108,7 +110,14 @@ export type StepResult =
       logs?: string[];
       iterations?: LoopIteration[];
     }
-  | { kind: 'sleep'; input?: unknown; untilMs: number; iterations?: LoopIteration[] }
+  | {
+      kind: 'sleep';
+      input?: unknown;
+      untilMs: number;
+      iterations?: LoopIteration[];
+      /** Kept in the waiting record's output beside `until` (a subflow's child run id). */
+      keep?: Record<string, unknown>;
+    }
   | { kind: 'fail'; input?: unknown; message: string }
   /** The run is no longer this worker's (a checkpoint said so): stop, record nothing. */
   | { kind: 'abandoned' };
@@ -140,6 +149,8 @@ export type NodeDefinition<C = any> = {
   validate?: (config: C) => ConfigProblem[];
   /** Config keys whose strings are not templates (checked by `validate` instead). */
   notTemplates?: string[];
+  /** The flows the config names (subflow), checked on save to be flows of the tenant. */
+  flowRefs?: (config: C) => { field: string; id: string }[];
   /** The credentials the config names, checked on save to exist (and to be of one of `types`). */
   credentialRefs?: (config: C) => { field: string; id: string; types: readonly string[] }[];
   /** A message for an out-edge this type does not offer, or undefined. */

@@ -43,6 +43,8 @@ export function testEffects(over: Partial<EngineEffects> = {}): EngineEffects {
     runCode: refuse('code sandbox'),
     resumeUrl: (_t, runId, nodeId) => `http://127.0.0.1/resume/${runId}/${nodeId}/test-token`,
     resumed: async () => undefined,
+    subflowTarget: refuse('flows to start'),
+    childRun: refuse('child runs'),
     credential: async () => undefined,
     checkpoint: refuse('checkpoint'),
     ...over,

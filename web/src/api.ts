@@ -21,6 +21,8 @@ export type Flow = {
   name: string;
   enabled: boolean;
   webhooks: { node_id: string; url: string }[];
+  /** Each schedule node's cron, zone and next five ticks (none while disabled; docs/api.md §4.8). */
+  schedules?: { node_id: string; cron: string; timezone: string; next_runs: string[] }[];
   created_at: string;
   updated_at: string;
 };

@@ -69,6 +69,7 @@ import { FlowSettingsPanel } from './panels/FlowSettingsPanel.tsx';
 import { Problems, TemplateHints } from './panels/fields.tsx';
 import { NodeForm, type PanelContext } from './panels/NodeForm.tsx';
 import type { PresetInfo } from './panels/ProviderSection.tsx';
+import { RunNowDialog, type RunTrigger } from './RunNowDialog.tsx';
 import { StepNode } from './StepNode.tsx';
 
 const NODE_TYPES = { step: StepNode, container: ContainerNode };
@@ -104,12 +105,15 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
   const [pickerOpen, setPickerOpen] = useState(false);
   // The container whose body the picker adds to (its + or its panel's button), else null: the flow.
   const [pickerInto, setPickerInto] = useState<string | null>(null);
-  const [catalog, setCatalog] = useState<Catalog>({ credentials: [], endpoints: [], eventTypes: [] });
+  const [catalog, setCatalog] = useState<Catalog>({ credentials: [], endpoints: [], flows: [], eventTypes: [] });
   const [presets, setPresets] = useState<PresetInfo[]>([]);
   // The node types; the canvas is drawn once they are here (a flow is only read with them).
   const [nodeTypes, setNodeTypes] = useState<NodeCatalog | null>(null);
   const [nodeTypesError, setNodeTypesError] = useState<string | null>(null);
   const [fetched, setFetched] = useState<FlowDoc | null>(null);
+  // Run now: its dialog, and the run it started last (linked in the header).
+  const [runOpen, setRunOpen] = useState(false);
+  const [startedRun, setStartedRun] = useState<string | null>(null);
   const wrapper = useRef<HTMLDivElement>(null);
 
   const load = useCallback(async () => {
@@ -150,7 +154,8 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
       api<Page<Catalog['endpoints'][number]>>('GET', '/endpoints?limit=200'),
       api<{ data: { name: string }[] }>('GET', '/event-types'),
       api<{ data: PresetInfo[] }>('GET', '/presets'),
-    ]).then(([n, c, e, t, p]) => {
+      api<Page<Catalog['flows'][number]>>('GET', '/flows?limit=500'),
+    ]).then(([n, c, e, t, p, f]) => {
       if (!live) return;
       if (n.status === 'fulfilled') setNodeTypes(nodeCatalog(n.value.data));
       else setNodeTypesError(errorText(n.reason));
@@ -158,6 +163,7 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
       setCatalog({
         credentials: c.status === 'fulfilled' ? c.value.data : [],
         endpoints: e.status === 'fulfilled' ? e.value.data : [],
+        flows: f.status === 'fulfilled' ? f.value.data : [],
         eventTypes: t.status === 'fulfilled' ? t.value.data.map((x) => x.name) : [],
       });
     });
@@ -486,6 +492,18 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
     [nodes, nodeTypes, selectedId],
   );
   const flowProblems = problems.filter((p) => !p.node);
+  // The saved flow's triggers: what Run can start (it runs the saved version).
+  const runTriggers = useMemo<RunTrigger[]>(
+    () =>
+      (flow?.nodes ?? [])
+        .filter((n) => nodeTypes?.byType.get(n.type)?.trigger)
+        .map((n) => ({
+          id: n.id,
+          type: n.type,
+          methods: Array.isArray(n.config?.methods) ? (n.config.methods as string[]) : undefined,
+        })),
+    [flow, nodeTypes],
+  );
 
   if (loadError || nodeTypesError)
     return (
@@ -518,9 +536,17 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
             )}
           </div>
           <div className="editor-actions">
+            {startedRun && (
+              <Link to={`/runs/${encodeURIComponent(startedRun)}`} className="button">
+                Open run
+              </Link>
+            )}
             <Link to={`/runs?flow_id=${encodeURIComponent(flow.id)}`} className="button">
               Runs
             </Link>
+            <button type="button" className="button" onClick={() => setRunOpen(true)}>
+              Run
+            </button>
             <button type="button" className="button button-primary" onClick={save} disabled={saving}>
               {saving ? 'Saving…' : 'Save'}
             </button>
@@ -674,6 +700,21 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
             )}
           </aside>
         </div>
+        <RunNowDialog
+          api={api}
+          flowId={flow.id}
+          open={runOpen}
+          triggers={runTriggers}
+          dirty={dirty}
+          saving={saving}
+          onSave={save}
+          onClose={() => setRunOpen(false)}
+          onStarted={(runId) => {
+            setRunOpen(false);
+            setStartedRun(runId);
+            toast.success(`Run ${runId} started`);
+          }}
+        />
         <ComponentPicker
           open={pickerOpen}
           onClose={() => setPickerOpen(false)}

@@ -30,6 +30,7 @@ export type FieldSpec = {
     | 'body'
     | 'credential'
     | 'endpoint'
+    | 'flow'
     | 'event_type'
     | 'alternatives';
   help?: string;

@@ -114,7 +114,8 @@ export function FlowsPage({ api }: { api: Api }) {
         <div>
           <h1 id="flows-title">Flows</h1>
           <p className="muted">
-            Each flow starts from its webhook URL. A disabled flow refuses its webhooks and starts no run.
+            Each flow starts from its webhook URL or its schedule. A disabled flow refuses its webhooks and
+            starts no run.
           </p>
         </div>
         <button type="button" className="button button-primary" onClick={openAdd}>
@@ -171,7 +172,7 @@ export function FlowsPage({ api }: { api: Api }) {
                 <th>Name</th>
                 <th>ID</th>
                 <th>Enabled</th>
-                <th>Webhook URL</th>
+                <th>Trigger</th>
                 <th>Created</th>
                 <th>
                   <span className="visually-hidden">Actions</span>
@@ -203,7 +204,24 @@ export function FlowsPage({ api }: { api: Api }) {
                     </label>
                   </td>
                   <td>
-                    {f.webhooks.length === 0 && <span className="muted">No webhook node</span>}
+                    {f.webhooks.length === 0 && !f.schedules?.length && (
+                      <span className="muted">No webhook node</span>
+                    )}
+                    {f.schedules?.map((sc) => (
+                      <div
+                        key={sc.node_id}
+                        className="url-cell"
+                        title={sc.next_runs[0] ? `Next run ${sc.next_runs[0]}` : undefined}
+                      >
+                        <span>
+                          Schedule <code>{sc.cron}</code>
+                          {sc.timezone !== 'UTC' && <span className="muted"> {sc.timezone}</span>}
+                          {sc.next_runs[0] && (
+                            <span className="muted"> · next {formatTime(sc.next_runs[0])}</span>
+                          )}
+                        </span>
+                      </div>
+                    ))}
                     {f.webhooks.map((w) => (
                       <div key={w.node_id} className="url-cell">
                         <code className="url" title={w.url}>

@@ -180,6 +180,36 @@ export function RunDetailPage({ api, id }: { api: Api; id: string }) {
                   </dd>
                 </div>
               )}
+              {current.parent_run_id && (
+                <div>
+                  <dt>Sub-flow run of</dt>
+                  <dd>
+                    <Link to={`/runs/${encodeURIComponent(current.parent_run_id)}`} className="run-link">
+                      <code>{current.parent_run_id}</code>
+                    </Link>
+                  </dd>
+                </div>
+              )}
+              {current.children && current.children.length > 0 && (
+                <div>
+                  <dt>Sub-flow runs</dt>
+                  <dd>
+                    <ul className="run-children" aria-label="Sub-flow runs">
+                      {current.children.slice(0, 50).map((c) => (
+                        <li key={c.id}>
+                          <Link to={`/runs/${encodeURIComponent(c.id)}`} className="run-link">
+                            <code>{c.id}</code>
+                          </Link>{' '}
+                          <StatusBadge status={c.status} />
+                        </li>
+                      ))}
+                      {current.children.length > 50 && (
+                        <li className="muted">and {current.children.length - 50} more</li>
+                      )}
+                    </ul>
+                  </dd>
+                </div>
+              )}
               {current.error_of_run_id && (
                 <div>
                   <dt>Error run of</dt>
@@ -283,6 +313,7 @@ export function RunDetailPage({ api, id }: { api: Api; id: string }) {
 
 function TriggerSection({ run }: { run: Run }) {
   const t = run.trigger ?? {};
+  if (t.method === 'SCHEDULE') return <ScheduleTriggerSection trigger={t} />;
   return (
     <section className="run-section" aria-labelledby="trigger-title">
       <h2 id="trigger-title">Trigger request</h2>
@@ -292,6 +323,14 @@ function TriggerSection({ run }: { run: Run }) {
           <span className="muted"> · received {formatTimeExact(t.received_at)}</span>
         )}
         {typeof t.ip === 'string' && <span className="muted"> · from {t.ip}</span>}
+        {t.manual === true && (
+          <span className="muted">
+            {' '}
+            · started by hand
+            {typeof (t.api_key as { name?: unknown } | undefined)?.name === 'string' &&
+              ` with the API key “${(t.api_key as { name: string }).name}”`}
+          </span>
+        )}
       </p>
       <div className="io-grid">
         <div>
@@ -308,6 +347,29 @@ function TriggerSection({ run }: { run: Run }) {
         {typeof t.content_type === 'string' && <span className="muted h3-note"> {t.content_type}</span>}
       </h3>
       <JsonBlock value={t.body} label="Trigger body" empty="Empty body." />
+    </section>
+  );
+}
+
+/** A run a schedule's tick started (docs/api.md §4.8): the tick's time, its cron and time zone. */
+function ScheduleTriggerSection({ trigger }: { trigger: Record<string, unknown> }) {
+  const tick = (trigger.body ?? {}) as { time?: unknown; cron?: unknown; timezone?: unknown };
+  return (
+    <section className="run-section" aria-labelledby="trigger-title">
+      <h2 id="trigger-title">Trigger: schedule</h2>
+      <p className="request-line">
+        <code className="method">SCHEDULE</code>{' '}
+        {typeof tick.time === 'string' && <span>tick of {formatTimeExact(tick.time)}</span>}
+        {typeof tick.cron === 'string' && (
+          <span className="muted">
+            {' '}
+            · <code>{tick.cron}</code>
+            {typeof tick.timezone === 'string' && ` in ${tick.timezone}`}
+          </span>
+        )}
+      </p>
+      <h3>Tick</h3>
+      <JsonBlock value={trigger.body} label="Trigger body" empty="No tick." />
     </section>
   );
 }

@@ -213,6 +213,11 @@ export function RunsPage({ api }: { api: Api }) {
                       <Link to={`/runs/${encodeURIComponent(r.id)}`} className="run-link">
                         <code>{r.id}</code>
                       </Link>
+                      {r.manual && (
+                        <span className="badge run-manual" title="Started with Run (POST /flows/:id/run)">
+                          manual
+                        </span>
+                      )}
                     </td>
                     <td className="cell-name">
                       {name ? (

@@ -19,6 +19,8 @@ export type RunSummary = {
   error: string | null;
   attempts: number;
   method: string | null;
+  /** Started with Run now (`POST /flows/:id/run`), not by a request to the trigger. */
+  manual?: boolean;
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
@@ -79,6 +81,10 @@ export type Run = RunSummary & {
   error_of_run_id?: string | null;
   /** A failed run of a flow with an error flow: the error run started, or why none was. */
   error_flow?: { flow_id: string; run_id: string | null; skipped?: string } | null;
+  /** A run started by a subflow node: the run that started it. */
+  parent_run_id?: string | null;
+  /** The runs this run's subflow nodes started. */
+  children?: { id: string; flow_id: string; status: RunStatus; created_at: string; finished_at: string | null }[];
 };
 
 export const isActive = (status: RunStatus) => status === 'queued' || status === 'running';

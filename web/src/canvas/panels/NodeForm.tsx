@@ -11,6 +11,8 @@ import { BodyField, KeyValueEditor, NumberField, SelectField, TextField, Toggle 
 export type PanelContext = {
   credentials: { id: string; name: string; type: string }[];
   endpoints: { id: string; name: string; url: string }[];
+  /** The tenant's flows (a subflow's flow), this one included. */
+  flows: { id: string; name: string; enabled: boolean }[];
   eventTypes: string[];
   /** Outgoing edges of this node with their `when` (switch cases are edited here). */
   outgoing: { id: string; target: string; when?: boolean | string }[];
@@ -164,6 +166,22 @@ function Field({ field, config, onChange, ctx }: FieldProps) {
           onChange={set}
         />
       );
+    case 'flow': {
+      const known = ctx.flows.some((f) => f.id === value);
+      return (
+        <SelectField
+          label={field.label}
+          help={field.help}
+          value={str(value)}
+          options={[
+            { value: '', label: ctx.flows.length ? 'Choose a flow…' : 'No flows yet' },
+            ...(value && !known ? [{ value: str(value), label: `${str(value)} (missing)` }] : []),
+            ...ctx.flows.map((f) => ({ value: f.id, label: `${f.name}${f.enabled ? '' : ' (disabled)'}` })),
+          ]}
+          onChange={set}
+        />
+      );
+    }
     case 'event_type':
       return <EventTypeField field={field} value={str(value)} eventTypes={ctx.eventTypes} onChange={set} />;
     case 'alternatives':

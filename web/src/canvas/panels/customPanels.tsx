@@ -7,6 +7,7 @@ import type React from 'react';
 import type { Api } from '../../api.ts';
 import type { Config } from '../document.ts';
 import type { CredentialSummary, PresetInfo } from './ProviderSection.tsx';
+import { SchedulePanel } from './SchedulePanel.tsx';
 import { WebhookPanel } from './WebhookPanel.tsx';
 
 export type CustomPanelProps = {
@@ -42,5 +43,10 @@ export const CUSTOM_PANELS: Record<string, CustomPanel> = {
           (p) =>
             `\${Webhook::${SOURCE[p.source as keyof typeof SOURCE] ?? 'Body'}${p.path.startsWith('[') ? '' : '.'}${p.path}}`,
         ),
+  },
+  schedule: {
+    Panel: SchedulePanel,
+    // The tick a schedule's run started from.
+    hints: () => ['${Schedule.time}', '${Schedule.cron}'],
   },
 };
