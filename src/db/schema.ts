@@ -90,11 +90,28 @@ export interface RunsTable {
   error_flow: ColumnType<unknown, string | null | undefined, string | null>;
   /** A run started by a subflow node: the run whose node started it. */
   parent_run_id: string | null;
+  /** The version of its flow the run executes (set when it first runs; kept when the flow changes). */
+  flow_version: number | null;
   /** A wait's callback came while a worker held the run: its next release makes it due at once. */
   wake_pending: Generated<boolean>;
   created_at: Timestamp;
   started_at: Date | null;
   finished_at: Date | null;
+}
+
+/** Every save of a flow, immutable: version n is the flow as its n-th save left it. */
+export interface FlowVersionsTable {
+  tenant_id: string;
+  flow_id: string;
+  version: number;
+  name: string;
+  enabled: boolean;
+  nodes: Json<unknown[]>;
+  edges: Json<unknown[]>;
+  settings: Json<Record<string, unknown>>;
+  created_at: Timestamp;
+  created_by: string | null;
+  note: string | null;
 }
 
 /** A callback to a run's resume URL (the wait node), stored before it was answered. */
@@ -249,6 +266,7 @@ export interface DB {
   credentials: CredentialsTable;
   flows: FlowsTable;
   runs: RunsTable;
+  flow_versions: FlowVersionsTable;
   run_resumes: RunResumesTable;
   schedules: SchedulesTable;
   schedule_ticks: ScheduleTicksTable;

@@ -99,6 +99,8 @@ export type RunState = {
 export type FlowForRun = {
   id: string;
   name: string;
+  /** The version of the flow this is (docs/api.md §3.11). */
+  version: number;
   settings: FlowSettings;
   plan: ExecutionPlan;
   /** Outgoing edges by source node, for switch defaults. */

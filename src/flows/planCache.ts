@@ -7,11 +7,12 @@ import { type ExecutionPlan, planFromTrigger } from '../core/flowGraph.ts';
 import type { Database } from '../db/connect.ts';
 import { NotifiedCache, subscribeToCacheNotifications } from '../db/notifiedCache.ts';
 import type { FlowForRun } from './engine.ts';
-import { getFlow } from './store.ts';
+import { getFlow, getFlowVersion } from './store.ts';
 
 type LoadedFlow = {
   id: string;
   name: string;
+  version: number;
   settings: FlowSettings;
   nodes: FlowNode[];
   edges: FlowEdge[];
@@ -44,31 +45,57 @@ export class FlowPlanCache {
     this.cache.clear();
   }
 
-  /** The flow with its plan from `triggerNodeId`; null when the flow or that trigger is gone. */
-  async get(tenantId: string, flowId: string, triggerNodeId: string): Promise<FlowForRun | null> {
-    const flow = await this.cache.get(`${tenantId}:${flowId}`, async () => {
-      const row = await getFlow(this.database, tenantId, flowId);
-      if (!row) return null;
+  /**
+   * The flow with its plan from `triggerNodeId` — as it is now, or, with `version`, as that version
+   * of it was saved (a run goes on with the version it started on, docs/api.md §3.11); null when the
+   * flow, that version or that trigger is gone.
+   */
+  async get(
+    tenantId: string,
+    flowId: string,
+    triggerNodeId: string,
+    version?: number | null,
+  ): Promise<FlowForRun | null> {
+    const load = (row: { name: string; version: number; nodes: unknown; edges: unknown; settings: unknown }) => {
       const nodes = row.nodes as FlowNode[];
       const edges = row.edges as FlowEdge[];
       const outgoing = new Map<string, FlowEdge[]>();
       for (const e of edges) outgoing.set(e.from, [...(outgoing.get(e.from) ?? []), e]);
       return {
-        id: row.id,
+        id: flowId,
         name: row.name,
+        version: row.version,
         settings: row.settings as FlowSettings,
         nodes,
         edges,
         outgoing,
         plans: new Map(),
       };
+    };
+    let flow = await this.cache.get(`${tenantId}:${flowId}`, async () => {
+      const row = await getFlow(this.database, tenantId, flowId);
+      return row ? load(row) : null;
     });
+    if (flow && version != null && flow.version !== version) {
+      // An earlier version: immutable, so cached by its number (and dropped with the flow's notices).
+      flow = await this.cache.get(`${tenantId}:${flowId}@${version}`, async () => {
+        const row = await getFlowVersion(this.database, tenantId, flowId, version);
+        return row ? load(row) : null;
+      });
+    }
     if (!flow?.nodes.some((n) => n.id === triggerNodeId)) return null;
     let plan = flow.plans.get(triggerNodeId);
     if (!plan) {
       plan = planFromTrigger(flow, triggerNodeId);
       flow.plans.set(triggerNodeId, plan);
     }
-    return { id: flow.id, name: flow.name, settings: flow.settings, plan, outgoing: flow.outgoing };
+    return {
+      id: flow.id,
+      name: flow.name,
+      version: flow.version,
+      settings: flow.settings,
+      plan,
+      outgoing: flow.outgoing,
+    };
   }
 }

@@ -21,8 +21,10 @@ import {
   deleteFlow,
   type FlowRow,
   getFlow,
+  getFlowVersion,
   getSample,
   insertFlow,
+  listFlowVersions,
   listFlows,
   openListenWindow,
   replaceFlow,
@@ -31,6 +33,10 @@ import {
 
 export const LISTEN_WINDOW_S = 180;
 
+const versionsQuery = z.object({
+  limit: limitSchema,
+  cursor: z.coerce.number().int().min(1).optional(),
+});
 const listQuery = z.object({
   search: z.string().max(2000).optional(),
   limit: limitSchema,
@@ -201,7 +207,11 @@ export function registerFlowRoutes(
       const p = principal(req);
       const doc = await validateDocument(database, p.tenantId, req.body);
       reply.code(201);
-      return flowView(await insertFlow(database, p.tenantId, doc, new Date(now())), publicUrl, now());
+      return flowView(
+        await insertFlow(database, p.tenantId, doc, new Date(now()), { keyId: p.keyId }),
+        publicUrl,
+        now(),
+      );
     },
   );
   docs.route(
@@ -246,7 +256,7 @@ export function registerFlowRoutes(
       const p = principal(req);
       const { id } = req.params as { id: string };
       const doc = await validateDocument(database, p.tenantId, req.body, id);
-      const row = await replaceFlow(database, p.tenantId, id, doc, new Date(now()));
+      const row = await replaceFlow(database, p.tenantId, id, doc, new Date(now()), { keyId: p.keyId });
       if (!row) throw notFound('Flow');
       return flowView(row, publicUrl, now());
     },
@@ -274,7 +284,7 @@ export function registerFlowRoutes(
         ...(stripViewFields(req.body) as object),
       };
       const doc = await validateDocument(database, p.tenantId, merged, id);
-      const row = await replaceFlow(database, p.tenantId, id, doc, new Date(now()));
+      const row = await replaceFlow(database, p.tenantId, id, doc, new Date(now()), { keyId: p.keyId });
       if (!row) throw notFound('Flow');
       return flowView(row, publicUrl, now());
     },
@@ -293,6 +303,81 @@ export function registerFlowRoutes(
       if (!(await deleteFlow(database, p.tenantId, (req.params as { id: string }).id)))
         throw notFound('Flow');
       return reply.code(204).send();
+    },
+  );
+
+  // Versions (docs/api.md §3.11): every save is kept; a restore is a new save of an old version.
+  const versionNumber = (raw: string) => {
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 1) throw new HttpError(400, 'invalid_request', 'A version is a number: 1, 2, …');
+    return n;
+  };
+  docs.route(
+    app,
+    {
+      method: 'GET',
+      url: '/api/v1/flows/:id/versions',
+      summary: "A flow's versions, newest first (every save is one)",
+      tag: 'Flows',
+      query: versionsQuery,
+    },
+    async (req) => {
+      const p = principal(req);
+      const { id } = req.params as { id: string };
+      await mustGet(p.tenantId, id);
+      const q = validate(versionsQuery, req.query, 'query');
+      const rows = await listFlowVersions(database, p.tenantId, id, { limit: q.limit, before: q.cursor });
+      return {
+        data: rows,
+        next_cursor: rows.length === q.limit ? String(rows[rows.length - 1]!.version) : null,
+      };
+    },
+  );
+  docs.route(
+    app,
+    {
+      method: 'GET',
+      url: '/api/v1/flows/:id/versions/:version',
+      summary: 'One version of a flow, with its document',
+      tag: 'Flows',
+    },
+    async (req) => {
+      const p = principal(req);
+      const { id, version } = req.params as { id: string; version: string };
+      await mustGet(p.tenantId, id);
+      const v = await getFlowVersion(database, p.tenantId, id, versionNumber(version));
+      if (!v) throw notFound('Version');
+      return v;
+    },
+  );
+  docs.route(
+    app,
+    {
+      method: 'POST',
+      url: '/api/v1/flows/:id/versions/:version/restore',
+      summary: 'Roll back: save an earlier version again, as the next version',
+      tag: 'Flows',
+    },
+    async (req) => {
+      const p = principal(req);
+      const { id, version } = req.params as { id: string; version: string };
+      const current = await mustGet(p.tenantId, id);
+      const n = versionNumber(version);
+      const v = await getFlowVersion(database, p.tenantId, id, n);
+      if (!v) throw notFound('Version');
+      // Checked as any save: a credential or flow it names may be gone since (400 naming it).
+      const doc = await validateDocument(
+        database,
+        p.tenantId,
+        { name: v.name, enabled: current.enabled, nodes: v.nodes, edges: v.edges, settings: v.settings },
+        id,
+      );
+      const row = await replaceFlow(database, p.tenantId, id, doc, new Date(now()), {
+        keyId: p.keyId,
+        note: `restored from version ${n}`,
+      });
+      if (!row) throw notFound('Flow');
+      return flowView(row, publicUrl, now());
     },
   );
 

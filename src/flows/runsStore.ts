@@ -73,6 +73,7 @@ const RUN_COLUMNS = [
   'error_of_run_id',
   'error_flow',
   'parent_run_id',
+  'flow_version',
   'created_at',
   'started_at',
   'finished_at',
@@ -130,6 +131,8 @@ export type ClaimedRun = {
   wait_response: boolean;
   started_at: Date;
   attempts: number;
+  /** The version of its flow the run started on (null: it has not run yet). */
+  flow_version?: number | null;
 };
 
 /** What a claim took, and whether due runs were left because of fairness or a concurrency limit. */
@@ -346,7 +349,7 @@ export async function claimRuns(db: Kysely<DB>, opts: ClaimOptions): Promise<Cla
       from unnest(${chosen.map((c) => c.tenant_id)}::text[], ${chosen.map((c) => c.id)}::text[]) as c(tenant_id, id)
       where r.tenant_id = c.tenant_id and r.id = c.id
       returning r.tenant_id, r.id, r.flow_id, r.trigger_node_id, r.trigger, r.nodes, r.vars, r.flow_key,
-        r.response, r.wait_response, r.started_at, r.attempts`.execute(tx);
+        r.response, r.wait_response, r.started_at, r.attempts, r.flow_version`.execute(tx);
     claimed.push(...updated.rows);
     return claimed;
   });
@@ -381,6 +384,8 @@ export type RunProgress = {
    * with this write — or, with `skipped`, why none starts. Recorded on the run as `error_flow`.
    */
   errorRun?: ErrorRun;
+  /** The flow version the run executes: recorded by its first write, kept after. */
+  flowVersion?: number;
   /** Runs this write starts (subflow nodes), as children of this run. */
   children?: { id: string; flowId: string; triggerNodeId: string; trigger: Record<string, unknown> }[];
 };
@@ -429,6 +434,7 @@ export async function writeRunProgress(
       run_at: x.runAt,
       finished: x.finished,
       release: x.release,
+      flow_version: x.flowVersion ?? null,
       ef_flow: x.errorRun?.flowId ?? null,
       ef_run: x.errorRun?.runId ?? null,
       ef_trigger: x.errorRun?.trigger ?? null,
@@ -462,7 +468,7 @@ export async function writeRunProgress(
     with u as (
       select * from json_to_recordset(${runsJson}::json)
         as u(tenant_id text, id text, status text, nodes jsonb, vars jsonb, flow_key jsonb, error text,
-             response jsonb, run_at timestamptz, finished boolean, release boolean,
+             response jsonb, run_at timestamptz, finished boolean, release boolean, flow_version integer,
              ef_flow text, ef_run text, ef_trigger jsonb, ef_skip text)
     ), ef as (
       -- Error flows: the error flow as it is now, in this tenant, from its first webhook node.
@@ -486,6 +492,7 @@ export async function writeRunProgress(
         run_at = case when u.release and not u.finished and (r.wake_pending or u.child_ended)
           then ${now}::timestamptz else coalesce(u.run_at, r.run_at) end,
         wake_pending = case when u.release then false else r.wake_pending or u.child_ended end,
+        flow_version = coalesce(r.flow_version, u.flow_version),
         finished_at = case when u.finished then ${now}::timestamptz else r.finished_at end,
         locked_until = case when u.release then null else r.locked_until end,
         locked_by = case when u.release then null else r.locked_by end,

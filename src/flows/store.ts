@@ -1,8 +1,9 @@
 /** SQL for flows and their webhook samples. */
-import { sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { FlowDocument } from '../core/flowDocument.ts';
 import { newId } from '../core/ids.ts';
 import type { Database } from '../db/connect.ts';
+import type { DB } from '../db/schema.ts';
 import { notifyCache } from '../db/notify.ts';
 import { syncSchedules } from './scheduleStore.ts';
 
@@ -32,12 +33,35 @@ const FLOW_COLUMNS = [
   'updated_at',
 ] as const;
 
+/** Who saved a version, and why (docs/api.md §3.11): the API key, and a note (a restore says so). */
+export type SavedBy = { keyId?: string; note?: string };
+
+/** Keeps the flow as this save left it as its version `row.version` (same transaction as the save). */
+async function recordVersion(tx: Kysely<DB>, row: FlowRow, by: SavedBy): Promise<void> {
+  await tx
+    .insertInto('flow_versions')
+    .values({
+      tenant_id: row.tenant_id,
+      flow_id: row.id,
+      version: row.version,
+      name: row.name,
+      enabled: row.enabled,
+      nodes: JSON.stringify(row.nodes),
+      edges: JSON.stringify(row.edges),
+      settings: JSON.stringify(row.settings),
+      created_by: by.keyId ?? null,
+      note: by.note ?? null,
+    })
+    .execute();
+}
+
 /** `at`: the clock of the save, from which a schedule node starts counting ticks (docs/api.md §4.8). */
 export async function insertFlow(
   database: Database,
   tenantId: string,
   doc: FlowDocument,
   at: Date = new Date(),
+  by: SavedBy = {},
 ): Promise<FlowRow> {
   const id = newId('flw');
   return database.db.transaction().execute(async (tx) => {
@@ -54,6 +78,7 @@ export async function insertFlow(
       })
       .returning(FLOW_COLUMNS)
       .executeTakeFirstOrThrow();
+    await recordVersion(tx, row as FlowRow, by);
     await syncSchedules(tx, tenantId, id, doc, at);
     await notifyCache(tx, `flow:${tenantId}:${id}`);
     return row as FlowRow;
@@ -80,6 +105,7 @@ export async function replaceFlow(
   id: string,
   doc: FlowDocument,
   at: Date = new Date(),
+  by: SavedBy = {},
 ): Promise<FlowRow | undefined> {
   return database.db.transaction().execute(async (tx) => {
     const row = await tx
@@ -98,6 +124,7 @@ export async function replaceFlow(
       .returning(FLOW_COLUMNS)
       .executeTakeFirst();
     if (row) {
+      await recordVersion(tx, row as FlowRow, by);
       // Samples of webhook nodes that no longer exist go with them.
       const webhookIds = doc.nodes.filter((n) => n.type === 'webhook').map((n) => n.id);
       let del = tx.deleteFrom('samples').where('tenant_id', '=', tenantId).where('flow_id', '=', id);
@@ -154,6 +181,7 @@ export async function setFlowEnabled(
   id: string,
   enabled: boolean,
   at: Date = new Date(),
+  by: SavedBy = {},
 ): Promise<FlowRow | undefined> {
   return database.db.transaction().execute(async (tx) => {
     const row = await tx
@@ -164,6 +192,7 @@ export async function setFlowEnabled(
       .returning(FLOW_COLUMNS)
       .executeTakeFirst();
     if (row) {
+      await recordVersion(tx, row as FlowRow, by);
       await syncSchedules(tx, tenantId, id, { enabled, nodes: row.nodes as FlowDocument['nodes'] }, at);
       await notifyCache(tx, `flow:${tenantId}:${id}`);
     }
@@ -269,4 +298,48 @@ export async function listeningNodes(database: Database, tenantId: string, flowI
     .where('flow_id', '=', flowId)
     .where('listening_until', '>', sql<Date>`now()`)
     .execute();
+}
+
+export type FlowVersionRow = {
+  version: number;
+  name: string;
+  enabled: boolean;
+  nodes: unknown[];
+  edges: unknown[];
+  settings: Record<string, unknown>;
+  created_at: Date;
+  created_by: string | null;
+  note: string | null;
+};
+
+/** A flow's versions, newest first (without their documents). */
+export async function listFlowVersions(
+  database: Database,
+  tenantId: string,
+  flowId: string,
+  opts: { limit: number; before?: number },
+) {
+  let q = database.db
+    .selectFrom('flow_versions')
+    .select(['version', 'name', 'enabled', 'created_at', 'created_by', 'note'])
+    .where('tenant_id', '=', tenantId)
+    .where('flow_id', '=', flowId);
+  if (opts.before !== undefined) q = q.where('version', '<', opts.before);
+  return q.orderBy('version', 'desc').limit(opts.limit).execute();
+}
+
+/** One version of a flow, with its document. */
+export async function getFlowVersion(
+  database: Database,
+  tenantId: string,
+  flowId: string,
+  version: number,
+): Promise<FlowVersionRow | undefined> {
+  return (await database.db
+    .selectFrom('flow_versions')
+    .select(['version', 'name', 'enabled', 'nodes', 'edges', 'settings', 'created_at', 'created_by', 'note'])
+    .where('tenant_id', '=', tenantId)
+    .where('flow_id', '=', flowId)
+    .where('version', '=', version)
+    .executeTakeFirst()) as FlowVersionRow | undefined;
 }

@@ -364,7 +364,8 @@ export class RunWorker {
   }
 
   private async process(run: ClaimedRun): Promise<void> {
-    const flow = await this.plans.get(run.tenant_id, run.flow_id, run.trigger_node_id);
+    // A run goes on with the version of its flow it started on (null: it starts now, on the current).
+    const flow = await this.plans.get(run.tenant_id, run.flow_id, run.trigger_node_id, run.flow_version);
     const state: RunState = {
       id: run.id,
       tenantId: run.tenant_id,
@@ -406,7 +407,7 @@ export class RunWorker {
       );
       return;
     }
-    const outcome = await advanceRun(flow, state, this.effects(firstEvents));
+    const outcome = await advanceRun(flow, state, this.effects(firstEvents, flow.version));
     if (outcome.kind !== 'finished') return;
     try {
       await this.finish(state, flow, outcome.status, outcome.error, outcome.events, firstEvents);
@@ -430,7 +431,7 @@ export class RunWorker {
   }
 
   /** `firstEvents` go out with whichever write comes first (checkpoint or completion). */
-  private effects(firstEvents: ProgressEvent[]): EngineEffects {
+  private effects(firstEvents: ProgressEvent[], flowVersion: number): EngineEffects {
     const { database, secretKey, client } = this.opts;
     return {
       now: this.now,
@@ -452,6 +453,7 @@ export class RunWorker {
         this.write(
           {
             ...progressOf(state),
+            flowVersion,
             children,
             status: 'running',
             error: null,
@@ -516,7 +518,16 @@ export class RunWorker {
     };
     const errorRun = status === 'failed' ? errorRunOf(state, flow, error, finishedAt) : undefined;
     const written = await this.write(
-      { ...progressOf(state), status, error, runAt: null, finished: true, release: true, errorRun },
+      {
+        ...progressOf(state),
+        flowVersion: flow?.version,
+        status,
+        error,
+        runAt: null,
+        finished: true,
+        release: true,
+        errorRun,
+      },
       [...firstEvents, ...events.map((e) => toProgressEvent(state, e, 'flow')), completion],
     );
     if (!written) return;
