@@ -1,18 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.ts';
+import { fakeClock } from './helpers/clock.ts';
 import { eventually, type Receiver, startReceiver } from './helpers/receiver.ts';
 
 /** A clock that runs with real time plus an offset the test can move forward. */
-function fakeClock() {
-  let offset = 0;
-  return {
-    now: () => Date.now() + offset,
-    advance: (ms: number) => {
-      offset += ms;
-    },
-  };
-}
-
 type Node = { id: string; type: string; config?: Record<string, unknown> };
 
 function flow(

@@ -8,6 +8,7 @@ import { Writable } from 'node:stream';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.ts';
+import { fakeClock } from './helpers/clock.ts';
 import { eventually, type Receiver, startReceiver } from './helpers/receiver.ts';
 
 type LogLine = { msg?: string; [k: string]: unknown };
@@ -25,16 +26,6 @@ function captureLines(): { lines: LogLine[]; stream: Writable } {
     },
   });
   return { lines, stream };
-}
-
-function fakeClock() {
-  let offset = 0;
-  return {
-    now: () => Date.now() + offset,
-    advance: (ms: number) => {
-      offset += ms;
-    },
-  };
 }
 
 describe('error flows', () => {

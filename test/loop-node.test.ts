@@ -6,17 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.ts';
+import { fakeClock } from './helpers/clock.ts';
 import { eventually, type Receiver, startReceiver } from './helpers/receiver.ts';
-
-function fakeClock() {
-  let offset = 0;
-  return {
-    now: () => Date.now() + offset,
-    advance: (ms: number) => {
-      offset += ms;
-    },
-  };
-}
 
 describe('the loop node', () => {
   let t: TestApp;

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/db/connect.ts';
 import { purgeOldScheduleTicks } from '../src/flows/scheduleStore.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
+import { fakeClock } from './helpers/clock.ts';
 import { usingPostgres } from './helpers/db.ts';
 import { eventually } from './helpers/receiver.ts';
 
@@ -17,17 +18,6 @@ const FIVE_MIN = 300_000;
 /** A 5-minute tick an hour ahead of the real time: the fake clock's day starts there. */
 const BASE = Math.ceil(Date.now() / FIVE_MIN) * FIVE_MIN + 3_600_000;
 const iso = (ms: number) => new Date(ms).toISOString();
-
-function fakeClock() {
-  let offset = 0;
-  return {
-    now: () => Date.now() + offset,
-    /** Moves the clock to `ms` (real time then runs on from there). */
-    set: (ms: number) => {
-      offset = ms - Date.now();
-    },
-  };
-}
 
 describe('the schedule trigger', () => {
   let t: TestApp;

@@ -6,22 +6,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.ts';
+import { fakeClock } from './helpers/clock.ts';
 import { eventually } from './helpers/receiver.ts';
-
-function fakeClock() {
-  let offset = 0;
-  return {
-    now: () => Date.now() + offset,
-    advance: (ms: number) => {
-      offset += ms;
-    },
-  };
-}
 
 describe('the subflow node', () => {
   let t: TestApp;
   const clock = fakeClock();
-
 
   afterAll(async () => {
     await t?.close();
