@@ -19,11 +19,14 @@
  *   5b. loop-code: a flow-mode webhook → a loop over the request's 10 items (a transform per item) →
  *      a code node summing the loop's results → respond: requests/s and p50/p99 of the answer, after a
  *      check that the answer is right;
+ *   5c. replay: 1,000 stored runs of a flow (webhook → http call to the receiver → set) replayed
+ *      against a draft that changes the set — runs/s from the POST to the report's `done`, after
+ *      checks that every item is `different` and that the replay called no one;
  *   6. memory: resident memory of `npm start` (npm + Hookflow) idle after the first start on an
  *      empty DATA_DIR, after a restart, at its peak under the end-to-end load and idle after it; and
  *      the time from the first start to /healthz.
  *
- * Options: --json (write bench/results/<date>.json), --only ingest,e2e,code,loop-code,delivery,bare,memory
+ * Options: --json (write bench/results/<date>.json), --only ingest,e2e,code,loop-code,replay,delivery,bare,memory
  * (default: all but code),
  * --scale (2 API + 2 worker processes; needs DATABASE_URL), --seconds N (10), --connections N (50),
  * --rate N (1000), --messages N (100000). BENCH_PROFILE=dir writes V8 CPU profiles of Hookflow.
@@ -36,16 +39,16 @@ import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
 import { openDatabase } from '../src/db/connect.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
-import { CodeSandbox } from '../src/nodes/code/sandbox.ts';
 import { createEndpoint } from '../src/delivery/endpoints/store.ts';
+import { CodeSandbox } from '../src/nodes/code/sandbox.ts';
 import { resolveSecretKey } from '../src/secretKey.ts';
 import {
   type Helper,
   type Hookflow,
   machine,
+  type PreparedStore,
   percentile,
   postgresCpuMs,
-  type PreparedStore,
   prepareStore,
   runLoad,
   SAMPLE_BODY,
@@ -59,7 +62,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({
   options: {
     json: { type: 'boolean', default: false },
-    only: { type: 'string', default: 'ingest,bare,e2e,loop-code,delivery,memory' },
+    only: { type: 'string', default: 'ingest,bare,e2e,loop-code,replay,delivery,memory' },
     scale: { type: 'boolean', default: false },
     seconds: { type: 'string', default: '10' },
     connections: { type: 'string', default: '50' },
@@ -184,11 +187,15 @@ function hookUrls(flow: any, apis: Hookflow[]): string[] {
   return apis.map((a) => a.base + u.pathname);
 }
 
-async function countRuns(h: Hookflow, flowId: string): Promise<number> {
+/** The runs of a flow (with `status`, those of that status). */
+async function countRuns(h: Hookflow, flowId: string, status?: string): Promise<number> {
   const c = await h.pg();
   if (c) {
     try {
-      const r = await c.query('select count(*)::int as n from runs where flow_id = $1', [flowId]);
+      const r = await c.query(
+        'select count(*)::int as n from runs where flow_id = $1 and ($2::text is null or status = $2)',
+        [flowId, status ?? null],
+      );
       return r.rows[0].n;
     } finally {
       await c.end();
@@ -199,7 +206,7 @@ async function countRuns(h: Hookflow, flowId: string): Promise<number> {
   do {
     const page: any = await h.api(
       'GET',
-      `/api/v1/runs?flow_id=${flowId}&limit=500${cursor ? `&cursor=${cursor}` : ''}`,
+      `/api/v1/runs?flow_id=${flowId}&limit=500${status ? `&status=${status}` : ''}${cursor ? `&cursor=${cursor}` : ''}`,
     );
     n += page.data.length;
     cursor = page.next_cursor;
@@ -496,6 +503,102 @@ async function benchLoopCode() {
   }
 }
 
+/** How many stored runs the replay bench replays (the most one replay takes). */
+const REPLAY_RUNS = 1000;
+
+/** webhook → http POST to the receiver → set (vars.label); the draft changes the label. */
+const replayFlow = (receiverUrl: string, label: string) => ({
+  name: 'bench replay',
+  nodes: [
+    { id: 'webhook_1', type: 'webhook', config: { methods: ['POST'] } },
+    {
+      id: 'http_2',
+      type: 'http',
+      config: { method: 'POST', url: receiverUrl, body: '${Webhook::Body.order}' },
+    },
+    {
+      id: 'set_3',
+      type: 'set',
+      config: { values: { 'vars.label': label, 'vars.status': '${steps.http_2.status}' } },
+    },
+  ],
+  edges: [
+    { from: 'webhook_1', to: 'http_2' },
+    { from: 'http_2', to: 'set_3' },
+  ],
+});
+
+async function benchReplay(receiver: Receiver) {
+  const store = await prepareStore();
+  const procs = await startMany(store, scale ? ['api', 'api', 'worker', 'worker'] : ['all']);
+  const api = procs[0];
+  const where = scale ? ', 2 API + 2 worker processes' : '';
+  try {
+    const flow = await api.api('POST', '/api/v1/flows', replayFlow(receiver.url, 'v1'));
+    if (!flow.id) throw new Error(`replay flow not created: ${JSON.stringify(flow)}`);
+    const [url] = hookUrls(flow, [api]);
+    // The stored traffic: 1,000 requests, 20 at a time, each run calling the receiver once.
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        while (next < REPLAY_RUNS) {
+          next++;
+          const res = await fetch(url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: SAMPLE_BODY,
+          });
+          await res.arrayBuffer();
+          if (res.status !== 200) throw new Error(`replay bench request answered ${res.status}`);
+        }
+      }),
+    );
+    const deadline = Date.now() + 120_000;
+    while ((await countRuns(api, flow.id, 'succeeded')) < REPLAY_RUNS) {
+      if (Date.now() > deadline) throw new Error('the replay bench runs did not all succeed');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const calls = (await receiver.stats()).count;
+    const draft = await api.api('PUT', `/api/v1/flows/${flow.id}/draft`, replayFlow(receiver.url, 'v2'));
+    if (!draft.revision) throw new Error(`replay draft not saved: ${JSON.stringify(draft)}`);
+    const c0 = cpuMark(procs);
+    const t0 = performance.now();
+    const started = await api.api('POST', `/api/v1/flows/${flow.id}/replays`, {
+      version: 'draft',
+      limit: REPLAY_RUNS,
+    });
+    if (started.total !== REPLAY_RUNS) throw new Error(`replay not started: ${JSON.stringify(started)}`);
+    let report: any;
+    for (;;) {
+      report = await api.api('GET', `/api/v1/replays/${started.id}`);
+      if (report.status === 'done') break;
+      if (performance.now() - t0 > 300_000)
+        throw new Error(`replay not done: ${report.done}/${report.total}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const ms = performance.now() - t0;
+    const cpu = cpuPer(c0, cpuMark(procs), REPLAY_RUNS, null);
+    const callsAfter = (await receiver.stats()).count;
+    const right =
+      report.different === REPLAY_RUNS &&
+      report.items.every((i: any) =>
+        i.differences.some((d: any) => d.path === 'vars.label' && d.replay === 'v2'),
+      );
+    const errors = (right ? 0 : 1) + (callsAfter - calls);
+    if (errors) failed = true;
+    rows.push({
+      measure: `shadow replay of ${REPLAY_RUNS} stored runs against a draft${where}`,
+      value: (REPLAY_RUNS * 1000) / ms,
+      unit: 'runs/s',
+      errors,
+      note: `POST /replays → report done in ${(ms / 1000).toFixed(2)} s (at most 20 replay runs of the tenant in flight); ${report.different} different, each with vars.label v1 → v2; calls to the receiver during the replay: ${callsAfter - calls}`,
+      cpu,
+    });
+  } finally {
+    await stopAll(procs, store);
+  }
+}
+
 /**
  * The benches send everything to one receiver, so its endpoint gets room for 200 attempts at once
  * (the default, 10 per process, is for a receiver you do not know; docs/api.md §5.7). A user
@@ -760,6 +863,7 @@ async function main() {
       await benchEndToEnd(receiver, { flow: CODE_FLOW, what: 'code node flow' });
     }
     if (only.has('loop-code')) await benchLoopCode();
+    if (only.has('replay')) await benchReplay(receiver);
     if (only.has('delivery')) await benchDelivery(receiver);
     if (only.has('memory')) await benchMemory(receiver);
   } finally {

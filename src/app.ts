@@ -23,6 +23,7 @@ import { OutboundClient } from './delivery/httpClient.ts';
 import { registerMessageRoutes } from './delivery/messages.ts';
 import { createWebhookCaller } from './delivery/webhookCall.ts';
 import { DeliveryWorker } from './delivery/worker.ts';
+import { registerDraftRoutes } from './flows/draftRoutes.ts';
 import { ResponseWaiter } from './flows/responses.ts';
 import { registerFlowRoutes } from './flows/routes.ts';
 import { registerRunNowRoute } from './flows/runNowRoute.ts';
@@ -38,6 +39,8 @@ import { HookflowMetrics } from './metrics/metrics.ts';
 import { readQueueSnapshot } from './metrics/queues.ts';
 import { registerMetricsRoute } from './metrics/route.ts';
 import { Mailer, runNotification } from './notify/mailer.ts';
+import { ReplayCoordinator } from './replay/coordinator.ts';
+import { registerReplayRoutes } from './replay/routes.ts';
 import { registerTenantRoutes } from './tenants/routes.ts';
 import { registerUiRoutes } from './ui/static.ts';
 import { VERSION } from './version.ts';
@@ -69,6 +72,8 @@ function answerClientError(err: Error, socket: Socket): void {
 
 /** E-mail per flow settings (notify.on_failure / on_success); never blocks or fails the run. */
 function notifyRunFinished(mailer: Mailer, publicUrl: string, run: FinishedRun): void {
+  // Test and replay runs send no e-mail (docs/api.md §3.13, §3.14).
+  if (run.mode) return;
   const to = run.status === 'failed' ? run.settings?.notify?.on_failure : run.settings?.notify?.on_success;
   if (!to?.length) return;
   const mail = runNotification({
@@ -117,6 +122,8 @@ export type App = FastifyInstance & {
     worker?: RunWorker;
     /** The schedule triggers' ticks (docs/api.md §4.8): beside the run worker. */
     scheduler?: Scheduler;
+    /** Shadow replays (docs/api.md §3.14): beside the run worker. */
+    replays?: ReplayCoordinator;
     delivery?: DeliveryWorker;
     client: OutboundClient;
     metrics: HookflowMetrics;
@@ -195,8 +202,14 @@ export async function createApp(deps: AppDeps): Promise<App> {
           pollMs: deps.worker?.pollMs,
           batchSize: deps.worker?.batchSize,
           maxInFlight: deps.worker?.maxInFlight,
-          onRunFinished: (run) => notifyRunFinished(mailer, config.publicUrl, run),
+          onRunFinished: (run) => {
+            if (run.mode === 'replay') replays?.poke();
+            notifyRunFinished(mailer, config.publicUrl, run);
+          },
         });
+  const replays = worker
+    ? new ReplayCoordinator({ database, now, log: app.log.child({ component: 'replays' }) })
+    : undefined;
   const scheduler = worker
     ? new Scheduler({ database, now, log: app.log.child({ component: 'scheduler' }) })
     : undefined;
@@ -229,17 +242,19 @@ export async function createApp(deps: AppDeps): Promise<App> {
         });
   // Runs this process accepts go straight to its own run worker while it has room.
   if (worker) committer.setLocalRunner(worker.localRunner());
-  app.decorate('hookflow', { cache, committer, worker, scheduler, delivery, client, metrics });
+  app.decorate('hookflow', { cache, committer, worker, scheduler, replays, delivery, client, metrics });
   app.addHook('onReady', async () => {
     await cache.start();
     await responses.start();
     await worker?.start();
     await scheduler?.start();
+    await replays?.start();
     await delivery?.start();
   });
   app.addHook('onClose', async () => {
     await committer.drain();
     await scheduler?.stop();
+    await replays?.stop();
     // Side by side: the run grace and the delivery request timeout must both fit the shutdown limit.
     await Promise.all([worker?.stop(), delivery?.stop()]);
     await responses.stop();
@@ -344,6 +359,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
     registerTenantRoutes(api, docs, database);
     registerCredentialRoutes(api, docs, database, secretKey);
     registerFlowRoutes(api, docs, database, config.publicUrl, now);
+    registerDraftRoutes(api, docs, database, config.publicUrl, now);
+    registerReplayRoutes(api, docs, database, { onCreated: () => replays?.poke() });
     registerScheduleRoutes(api, docs, now);
     registerRunNowRoute(api, docs, database, { maxBodyBytes: config.maxBodyBytes });
     registerPresetRoutes(api, docs);

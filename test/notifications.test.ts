@@ -1,30 +1,9 @@
 import { createServer } from 'node:net';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Mailer } from '../src/notify/mailer.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { eventually } from './helpers/receiver.ts';
-
-type Mail = { to: string[]; raw: string };
-
-async function startSmtp(): Promise<{ port: number; mails: Mail[]; close(): Promise<void> }> {
-  const mails: Mail[] = [];
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    onData(stream, session, callback) {
-      let raw = '';
-      stream.on('data', (c) => (raw += c));
-      stream.on('end', () => {
-        mails.push({ to: session.envelope.rcptTo.map((r) => r.address), raw });
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.server.address() as { port: number }).port;
-  return { port, mails, close: () => new Promise((r) => server.close(() => r())) };
-}
+import { startSmtp } from './helpers/smtp.ts';
 
 async function deadPort(): Promise<number> {
   return new Promise((resolve) => {

@@ -380,7 +380,9 @@ export function webhookUrl(
   flowId: string,
   nodeId: string,
   first: boolean,
+  /** The test URL (docs/api.md §3.12): runs the draft as a test run. */
+  test = false,
 ): string {
-  const base = `${publicUrl}/hooks/${encodeURIComponent(tenantId)}/${encodeURIComponent(flowId)}`;
+  const base = `${publicUrl}/${test ? 'hooks-test' : 'hooks'}/${encodeURIComponent(tenantId)}/${encodeURIComponent(flowId)}`;
   return first ? base : `${base}/${encodeURIComponent(nodeId)}`;
 }

@@ -59,9 +59,13 @@ export interface FlowsTable {
   edges: Json<unknown[]>;
   settings: Json<Record<string, unknown>>;
   version: ColumnType<number, number | undefined, number>;
+  /** The current draft's revision (flow_drafts), null: no draft. */
+  draft_revision: ColumnType<number | null, number | null | undefined, number | null>;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
+
+export type RunMode = 'test' | 'replay';
 
 export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
@@ -94,9 +98,60 @@ export interface RunsTable {
   flow_version: number | null;
   /** A wait's callback came while a worker held the run: its next release makes it due at once. */
   wake_pending: Generated<boolean>;
+  /** null: production; 'test': a test-URL run; 'replay': a shadow replay's run (side effects held). */
+  mode: ColumnType<RunMode | null, RunMode | null | undefined, RunMode | null>;
+  /** The draft revision the run executes (a test or replay run of a draft). */
+  draft_revision: ColumnType<number | null, number | null | undefined, number | null>;
+  /** A replay run: its replay and the original run it runs again. */
+  replay_id: ColumnType<string | null, string | null | undefined, string | null>;
+  replay_of: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: Timestamp;
   started_at: Date | null;
   finished_at: Date | null;
+}
+
+/** A flow's draft revisions, immutable; flows.draft_revision names the current one. */
+export interface FlowDraftsTable {
+  tenant_id: string;
+  flow_id: string;
+  revision: number;
+  name: string;
+  nodes: Json<unknown[]>;
+  edges: Json<unknown[]>;
+  settings: Json<Record<string, unknown>>;
+  base_version: number;
+  created_at: Timestamp;
+  created_by: string | null;
+}
+
+export type ReplayStatus = 'running' | 'done';
+export type ReplayItemStatus = 'pending' | 'running' | 'same' | 'different' | 'failed';
+
+export interface ReplaysTable {
+  tenant_id: string;
+  id: string;
+  flow_id: string;
+  version: number | null;
+  draft_revision: number | null;
+  status: ColumnType<ReplayStatus, ReplayStatus | undefined, ReplayStatus>;
+  total: number;
+  done: Generated<number>;
+  same: Generated<number>;
+  different: Generated<number>;
+  failed: Generated<number>;
+  created_at: Timestamp;
+  created_by: string | null;
+  finished_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+}
+
+export interface ReplayItemsTable {
+  tenant_id: string;
+  replay_id: string;
+  position: number;
+  run_id: string;
+  replay_run_id: string;
+  status: ColumnType<ReplayItemStatus, ReplayItemStatus | undefined, ReplayItemStatus>;
+  differences: ColumnType<unknown, string | null | undefined, string | null>;
 }
 
 /** Every save of a flow, immutable: version n is the flow as its n-th save left it. */
@@ -215,6 +270,8 @@ export interface EventsTable {
   data: Json;
   context: Json<Record<string, unknown>>;
   source: string;
+  /** An event of a test or replay run: recorded, never delivered. */
+  held: Generated<boolean>;
   created_at: Timestamp;
 }
 
@@ -267,6 +324,9 @@ export interface DB {
   flows: FlowsTable;
   runs: RunsTable;
   flow_versions: FlowVersionsTable;
+  flow_drafts: FlowDraftsTable;
+  replays: ReplaysTable;
+  replay_items: ReplayItemsTable;
   run_resumes: RunResumesTable;
   schedules: SchedulesTable;
   schedule_ticks: ScheduleTicksTable;

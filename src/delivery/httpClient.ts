@@ -34,6 +34,8 @@ export type OutboundResponse = {
   truncated: boolean;
   durationMs: number;
   url: string;
+  /** No request was made, and why (a replay run's call that was not recorded, docs/api.md §3.14). */
+  error?: string;
 };
 
 export type OutboundErrorCode =

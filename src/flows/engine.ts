@@ -94,13 +94,17 @@ export type RunState = {
   startedAtMs: number;
   waitResponse: boolean;
   response: RunResponse | null;
+  /** A test or replay run (docs/api.md §3.13–§3.14): its side effects are held back. */
+  mode?: 'test' | 'replay' | null;
 };
 
 export type FlowForRun = {
   id: string;
   name: string;
-  /** The version of the flow this is (docs/api.md §3.11). */
+  /** The version of the flow this is (docs/api.md §3.11); of a draft, the version it was based on. */
   version: number;
+  /** A draft's revision (docs/api.md §3.12): the run records it, not a version. */
+  draftRevision?: number;
   settings: FlowSettings;
   plan: ExecutionPlan;
   /** Outgoing edges by source node, for switch defaults. */
@@ -137,6 +141,11 @@ export type WebhookCallRequest = {
 
 export type EngineEffects = {
   now(): number;
+  /**
+   * A replay run (docs/api.md §3.14): calls are answered from the original run's records, a delay
+   * does not sleep, a wait gets the original's call or gives up at once.
+   */
+  replay?: boolean;
   http(request: OutboundRequest): Promise<OutboundResponse>;
   webhookCall(tenantId: string, call: WebhookCallRequest): Promise<OutboundResponse>;
   credential(
@@ -426,6 +435,10 @@ async function walkGraph(
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       const extra = {
+        ...(err instanceof NodeFailure && err.record?.input !== undefined ? { input: err.record.input } : {}),
+        ...(err instanceof NodeFailure && err.record?.output !== undefined
+          ? { output: err.record.output }
+          : {}),
         ...(err instanceof NodeFailure && err.record?.logs?.length ? { logs: err.record.logs } : {}),
         ...(err instanceof NodeFailure && err.record?.iterations
           ? { iterations: err.record.iterations }

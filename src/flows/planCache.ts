@@ -6,6 +6,7 @@ import type { FlowEdge, FlowNode, FlowSettings } from '../core/flowDocument.ts';
 import { type ExecutionPlan, planFromTrigger } from '../core/flowGraph.ts';
 import type { Database } from '../db/connect.ts';
 import { NotifiedCache, subscribeToCacheNotifications } from '../db/notifiedCache.ts';
+import { getDraftRevision } from './draftStore.ts';
 import type { FlowForRun } from './engine.ts';
 import { getFlow, getFlowVersion } from './store.ts';
 
@@ -13,6 +14,7 @@ type LoadedFlow = {
   id: string;
   name: string;
   version: number;
+  draftRevision?: number;
   settings: FlowSettings;
   nodes: FlowNode[];
   edges: FlowEdge[];
@@ -47,16 +49,24 @@ export class FlowPlanCache {
 
   /**
    * The flow with its plan from `triggerNodeId` — as it is now, or, with `version`, as that version
-   * of it was saved (a run goes on with the version it started on, docs/api.md §3.11); null when the
-   * flow, that version or that trigger is gone.
+   * of it was saved (a run goes on with the version it started on, docs/api.md §3.11), or with
+   * `draftRevision` as that revision of its draft (a test or replay run, §3.12); null when the flow,
+   * that version or revision, or that trigger is gone.
    */
   async get(
     tenantId: string,
     flowId: string,
     triggerNodeId: string,
     version?: number | null,
+    draftRevision?: number | null,
   ): Promise<FlowForRun | null> {
-    const load = (row: { name: string; version: number; nodes: unknown; edges: unknown; settings: unknown }) => {
+    const load = (row: {
+      name: string;
+      version: number;
+      nodes: unknown;
+      edges: unknown;
+      settings: unknown;
+    }) => {
       const nodes = row.nodes as FlowNode[];
       const edges = row.edges as FlowEdge[];
       const outgoing = new Map<string, FlowEdge[]>();
@@ -76,7 +86,13 @@ export class FlowPlanCache {
       const row = await getFlow(this.database, tenantId, flowId);
       return row ? load(row) : null;
     });
-    if (flow && version != null && flow.version !== version) {
+    if (flow && draftRevision != null) {
+      // A draft revision: immutable too.
+      flow = await this.cache.get(`${tenantId}:${flowId}#${draftRevision}`, async () => {
+        const row = await getDraftRevision(this.database, tenantId, flowId, draftRevision);
+        return row ? { ...load({ ...row, version: row.base_version }), draftRevision } : null;
+      });
+    } else if (flow && version != null && flow.version !== version) {
       // An earlier version: immutable, so cached by its number (and dropped with the flow's notices).
       flow = await this.cache.get(`${tenantId}:${flowId}@${version}`, async () => {
         const row = await getFlowVersion(this.database, tenantId, flowId, version);
@@ -93,6 +109,7 @@ export class FlowPlanCache {
       id: flow.id,
       name: flow.name,
       version: flow.version,
+      ...(flow.draftRevision !== undefined ? { draftRevision: flow.draftRevision } : {}),
       settings: flow.settings,
       plan,
       outgoing: flow.outgoing,

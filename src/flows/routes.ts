@@ -24,8 +24,8 @@ import {
   getFlowVersion,
   getSample,
   insertFlow,
-  listFlowVersions,
   listFlows,
+  listFlowVersions,
   openListenWindow,
   replaceFlow,
   saveSample,
@@ -98,6 +98,8 @@ export function flowView(row: FlowRow, publicUrl: string, nowMs = Date.now()) {
     settings: row.settings,
     webhooks: hooks.map((n) => ({ node_id: n.id, url: urls.get(n.id) })),
     version: row.version,
+    // docs/api.md §3.12: the current draft's revision (null: none).
+    draft_revision: row.draft_revision ?? null,
     created_at: row.created_at,
     updated_at: row.updated_at,
   };
@@ -118,6 +120,7 @@ function stripViewFields(input: unknown): unknown {
     webhooks: _w,
     schedules: _s,
     version: _v,
+    draft_revision: _d,
     created_at: _c,
     updated_at: _u,
     ...rest
@@ -131,7 +134,7 @@ function stripViewFields(input: unknown): unknown {
   return rest;
 }
 
-async function validateDocument(
+export async function validateDocument(
   database: Database,
   tenantId: string,
   input: unknown,
@@ -309,7 +312,8 @@ export function registerFlowRoutes(
   // Versions (docs/api.md §3.11): every save is kept; a restore is a new save of an old version.
   const versionNumber = (raw: string) => {
     const n = Number(raw);
-    if (!Number.isInteger(n) || n < 1) throw new HttpError(400, 'invalid_request', 'A version is a number: 1, 2, …');
+    if (!Number.isInteger(n) || n < 1)
+      throw new HttpError(400, 'invalid_request', 'A version is a number: 1, 2, …');
     return n;
   };
   docs.route(

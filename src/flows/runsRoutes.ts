@@ -13,7 +13,17 @@ const listQuery = z.object({
   status: z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']).optional(),
   limit: limitSchema,
   cursor: z.string().max(100).optional(),
+  /** docs/api.md §3.13: test runs only (by default, only production runs are listed). */
+  test: z.enum(['true', 'false']).optional(),
+  /** One shadow replay's runs (docs/api.md §3.14). */
+  replay_id: z.string().max(100).optional(),
 });
+
+/** A run as the API shows it: `test` and `replay` say whether its side effects were held back. */
+function runView<T extends { mode?: string | null }>(row: T) {
+  const { mode, ...rest } = row;
+  return { ...rest, test: mode === 'test', replay: mode === 'replay' };
+}
 
 export function registerRunRoutes(
   app: FastifyInstance,
@@ -33,8 +43,11 @@ export function registerRunRoutes(
         status: q.status,
         limit: q.limit,
         cursor: q.cursor,
+        test: q.test === 'true',
+        replayId: q.replay_id,
       });
-      return page(rows, q.limit);
+      const p2 = page(rows, q.limit);
+      return { ...p2, data: p2.data.map(runView) };
     },
   );
   docs.route(
@@ -51,7 +64,7 @@ export function registerRunRoutes(
       if (!run) throw notFound('Run');
       // The runs its subflow nodes started (docs/api.md §4.2): links from parent to children.
       const children = await listChildRuns(database.db, tenantId, run.id);
-      return { ...run, children };
+      return { ...runView(run), children: children.map(runView) };
     },
   );
   docs.route(
@@ -65,10 +78,21 @@ export function registerRunRoutes(
     },
     async (req, reply) => {
       const p = principal(req);
-      const id = await rerunRun(database.db, p.tenantId, (req.params as { id: string }).id, newId('run'));
-      if (!id) throw notFound('Run');
+      const runId = (req.params as { id: string }).id;
+      const id = await rerunRun(database.db, p.tenantId, runId, newId('run'));
+      if (!id) {
+        const run = await getRun(database, p.tenantId, runId);
+        if (run?.mode === 'replay')
+          throw new HttpError(
+            409,
+            'replay_run',
+            'A replay run is not rerun on its own; start a new replay of its original run',
+          );
+        throw notFound('Run');
+      }
       reply.code(201);
-      return getRun(database, p.tenantId, id);
+      const run = await getRun(database, p.tenantId, id);
+      return run && runView(run);
     },
   );
   docs.route(
@@ -91,7 +115,8 @@ export function registerRunRoutes(
         });
       }
       metrics?.runCancelled();
-      return getRun(database, p.tenantId, id);
+      const run = await getRun(database, p.tenantId, id);
+      return run && runView(run);
     },
   );
 }

@@ -1,7 +1,7 @@
 /** SQL for runs: the batched insert of accepted webhooks, reads for the API. */
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/connect.ts';
-import type { DB, RunStatus } from '../db/schema.ts';
+import type { DB, RunMode, RunStatus } from '../db/schema.ts';
 import { tenantRetentionCutoff } from '../tenants/retention.ts';
 
 export type NewRun = {
@@ -16,6 +16,11 @@ export type NewRun = {
   waitResponse?: boolean;
   /** This process's run worker may take the run at insert (no max_concurrency to count). */
   local?: boolean;
+  /** A test run (the test URL, docs/api.md §3.13): side effects held back. */
+  mode?: RunMode;
+  /** Pinned at insert: the draft revision or the version the run executes. */
+  draftRevision?: number;
+  flowVersion?: number;
 };
 
 /** Runs of a batch stored already claimed by a worker of this process (see RunGroupCommitter). */
@@ -35,7 +40,9 @@ export async function insertQueuedRuns(db: Kysely<DB>, runs: NewRun[], claim?: L
   for (let i = 0; i < runs.length; i++) {
     const r = runs[i];
     if (i) batch += ',';
-    batch += `{"t":${JSON.stringify(r.tenantId)},"i":${JSON.stringify(r.id)},"f":${JSON.stringify(r.flowId)},"n":${JSON.stringify(r.triggerNodeId)},"tr":${r.trigger},"rb":${r.rawBody ? `"${r.rawBody.toString('base64')}"` : 'null'},"w":${r.waitResponse === true},"c":${i < claimed}}`;
+    batch += `{"t":${JSON.stringify(r.tenantId)},"i":${JSON.stringify(r.id)},"f":${JSON.stringify(r.flowId)},"n":${JSON.stringify(r.triggerNodeId)},"tr":${r.trigger},"rb":${r.rawBody ? `"${r.rawBody.toString('base64')}"` : 'null'},"w":${r.waitResponse === true},"c":${i < claimed}`;
+    if (r.mode) batch += `,"m":"${r.mode}","dr":${r.draftRevision ?? null},"fv":${r.flowVersion ?? null}`;
+    batch += '}';
   }
   batch += ']';
   // The first `claim.count` runs are stored as running under this process's lease (its worker
@@ -43,14 +50,14 @@ export async function insertQueuedRuns(db: Kysely<DB>, runs: NewRun[], claim?: L
   await sql`/* prepared */
     with inserted as (
       insert into runs (tenant_id, id, flow_id, trigger_node_id, status, trigger, raw_body, wait_response,
-                        locked_by, locked_until, started_at, attempts)
+                        locked_by, locked_until, started_at, attempts, mode, draft_revision, flow_version)
       select t, i, f, n, case when c then 'running' else 'queued' end, tr, decode(rb, 'base64'), w,
              case when c then ${claim?.workerId ?? null}::text end,
              case when c then ${claim?.until ?? null}::timestamptz end,
              case when c then ${claim?.now ?? null}::timestamptz end,
-             case when c then 1 else 0 end
+             case when c then 1 else 0 end, m, dr, fv
       from json_to_recordset(${batch}::json)
-        as u(t text, i text, f text, n text, tr jsonb, rb text, w boolean, c boolean)
+        as u(t text, i text, f text, n text, tr jsonb, rb text, w boolean, c boolean, m text, dr int, fv int)
       returning status
     )
     select pg_notify(${RUNS_CHANNEL}, '') from (select 1 from inserted where status = 'queued' limit 1) x
@@ -74,6 +81,10 @@ const RUN_COLUMNS = [
   'error_flow',
   'parent_run_id',
   'flow_version',
+  'mode',
+  'draft_revision',
+  'replay_id',
+  'replay_of',
   'created_at',
   'started_at',
   'finished_at',
@@ -92,7 +103,16 @@ export async function getRun(database: Database, tenantId: string, id: string) {
 export async function listRuns(
   database: Database,
   tenantId: string,
-  opts: { flowId?: string; status?: RunStatus; limit: number; cursor?: string },
+  opts: {
+    flowId?: string;
+    status?: RunStatus;
+    limit: number;
+    cursor?: string;
+    /** Test runs only (docs/api.md §3.13); without it and `replayId`, production runs only. */
+    test?: boolean;
+    /** One replay's runs. */
+    replayId?: string;
+  },
 ) {
   let q = database.db
     .selectFrom('runs')
@@ -106,12 +126,20 @@ export async function listRuns(
       'created_at',
       'started_at',
       'finished_at',
+      'mode',
+      'flow_version',
+      'draft_revision',
+      'replay_id',
+      'replay_of',
     ])
     .select(sql<string>`trigger->>'method'`.as('method'))
     .select(sql<boolean>`coalesce(trigger->'manual' = 'true'::jsonb, false)`.as('manual'))
     .where('tenant_id', '=', tenantId);
   if (opts.flowId) q = q.where('flow_id', '=', opts.flowId);
   if (opts.status) q = q.where('status', '=', opts.status);
+  if (opts.replayId) q = q.where('mode', '=', 'replay').where('replay_id', '=', opts.replayId);
+  else if (opts.test) q = q.where('mode', '=', 'test');
+  else q = q.where('mode', 'is', null);
   if (opts.cursor) q = q.where('id', '<', opts.cursor);
   return q.orderBy('id', 'desc').limit(opts.limit).execute();
 }
@@ -133,6 +161,12 @@ export type ClaimedRun = {
   attempts: number;
   /** The version of its flow the run started on (null: it has not run yet). */
   flow_version?: number | null;
+  /** A test or replay run (side effects held back), and the draft revision it runs, if any. */
+  mode?: RunMode | null;
+  draft_revision?: number | null;
+  /** A replay run: its replay, and the original run it runs again. */
+  replay_id?: string | null;
+  replay_of?: string | null;
 };
 
 /** What a claim took, and whether due runs were left because of fairness or a concurrency limit. */
@@ -349,7 +383,8 @@ export async function claimRuns(db: Kysely<DB>, opts: ClaimOptions): Promise<Cla
       from unnest(${chosen.map((c) => c.tenant_id)}::text[], ${chosen.map((c) => c.id)}::text[]) as c(tenant_id, id)
       where r.tenant_id = c.tenant_id and r.id = c.id
       returning r.tenant_id, r.id, r.flow_id, r.trigger_node_id, r.trigger, r.nodes, r.vars, r.flow_key,
-        r.response, r.wait_response, r.started_at, r.attempts, r.flow_version`.execute(tx);
+        r.response, r.wait_response, r.started_at, r.attempts, r.flow_version, r.mode, r.draft_revision,
+        r.replay_id, r.replay_of`.execute(tx);
     claimed.push(...updated.rows);
     return claimed;
   });
@@ -363,6 +398,8 @@ export type ProgressEvent = {
   data: unknown;
   context: Record<string, unknown>;
   source: 'flow' | 'system';
+  /** An event of a test or replay run: recorded, never delivered. */
+  held?: boolean;
 };
 
 export type RunProgress = {
@@ -388,6 +425,10 @@ export type RunProgress = {
   flowVersion?: number;
   /** Runs this write starts (subflow nodes), as children of this run. */
   children?: { id: string; flowId: string; triggerNodeId: string; trigger: Record<string, unknown> }[];
+  /** A test or replay run: its children are too (of the same replay, replaying the same original). */
+  mode?: RunMode | null;
+  replayId?: string | null;
+  replayOf?: string | null;
 };
 
 export type ErrorRun = {
@@ -450,6 +491,9 @@ export async function writeRunProgress(
         flow_id: c.flowId,
         trigger_node_id: c.triggerNodeId,
         trigger: c.trigger,
+        mode: x.mode ?? null,
+        replay_id: x.replayId ?? null,
+        replay_of: x.replayOf ?? null,
       })),
     ),
   );
@@ -462,6 +506,7 @@ export async function writeRunProgress(
       data: e.data ?? null,
       context: e.context,
       source: e.source,
+      held: e.held === true,
     })),
   );
   const r = await sql<{ id: string; error_flow: WrittenRun['errorFlow'] }>`/* prepared */
@@ -512,10 +557,13 @@ export async function writeRunProgress(
       select pg_notify(${RUNS_CHANNEL}, '') from (select 1 from done where woke limit 1) x
     ), ch as (
       -- Sub-flows: the child runs this write starts, stored with the parent's record that names them.
-      insert into runs (tenant_id, id, flow_id, trigger_node_id, status, trigger, parent_run_id)
-      select c.tenant_id, c.id, c.flow_id, c.trigger_node_id, 'queued', c.trigger, c.parent_id
+      insert into runs (tenant_id, id, flow_id, trigger_node_id, status, trigger, parent_run_id, mode, replay_id,
+                        replay_of)
+      select c.tenant_id, c.id, c.flow_id, c.trigger_node_id, 'queued', c.trigger, c.parent_id, c.mode, c.replay_id,
+             c.replay_of
       from json_to_recordset(${childrenJson}::json)
-           as c(tenant_id text, parent_id text, id text, flow_id text, trigger_node_id text, trigger jsonb)
+           as c(tenant_id text, parent_id text, id text, flow_id text, trigger_node_id text, trigger jsonb,
+                mode text, replay_id text, replay_of text)
       join done d on d.tenant_id = c.tenant_id and d.id = c.parent_id
       returning 1
     ), parents as (
@@ -538,14 +586,16 @@ export async function writeRunProgress(
     ), er_woken as (
       select pg_notify(${RUNS_CHANNEL}, '') from (select 1 from er limit 1) x
     ), ev as (
-      insert into events (tenant_id, id, event_type, data, context, source)
-      select e.tenant_id, e.id, e.event_type, coalesce(e.data, 'null'::jsonb), e.context, e.source
+      insert into events (tenant_id, id, event_type, data, context, source, held)
+      select e.tenant_id, e.id, e.event_type, coalesce(e.data, 'null'::jsonb), e.context, e.source, e.held
       from json_to_recordset(${eventsJson}::json)
-           as e(tenant_id text, run_id text, id text, event_type text, data jsonb, context jsonb, source text)
+           as e(tenant_id text, run_id text, id text, event_type text, data jsonb, context jsonb, source text,
+                held boolean)
       join done d on d.tenant_id = e.tenant_id and d.id = e.run_id
-      returning tenant_id, event_type
+      returning tenant_id, event_type, held
     ), et as (
-      insert into event_types (tenant_id, name) select distinct tenant_id, event_type from ev
+      -- Test and replay runs do not add to the event-type catalog.
+      insert into event_types (tenant_id, name) select distinct tenant_id, event_type from ev where not held
       on conflict do nothing
       returning 1
     ), woken as (
@@ -601,9 +651,12 @@ export async function cancelRun(db: Kysely<DB>, tenantId: string, id: string, no
 export async function rerunRun(db: Kysely<DB>, tenantId: string, id: string, newRunId: string) {
   const r = await sql<{ id: string }>`
     with n as (
-      insert into runs (tenant_id, id, flow_id, trigger_node_id, status, trigger, raw_body, rerun_of, error_of_run_id)
-      select tenant_id, ${newRunId}, flow_id, trigger_node_id, 'queued', trigger, raw_body, id, error_of_run_id
-      from runs where tenant_id = ${tenantId} and id = ${id}
+      insert into runs (tenant_id, id, flow_id, trigger_node_id, status, trigger, raw_body, rerun_of, error_of_run_id,
+                        mode, draft_revision, flow_version)
+      -- A test run's rerun is a test run of the same draft revision or version (docs/api.md §3.13).
+      select tenant_id, ${newRunId}, flow_id, trigger_node_id, 'queued', trigger, raw_body, id, error_of_run_id,
+             mode, case when mode = 'test' then draft_revision end, case when mode = 'test' then flow_version end
+      from runs where tenant_id = ${tenantId} and id = ${id} and mode is distinct from 'replay'
       returning id
     )
     select n.id, (select pg_notify(${RUNS_CHANNEL}, '')) as woken from n`.execute(db);
@@ -651,7 +704,7 @@ export type ResumeRequest = {
   received_at: string;
 };
 
-/** What the resume URL needs of its run: its state, and the wait node as the flow has it now. */
+/** What the resume URL needs of its run: its state, and the wait node as the run's version (or draft) has it. */
 export async function getRunForResume(db: Kysely<DB>, tenantId: string, runId: string, nodeId: string) {
   const r = await sql<{
     status: string;
@@ -660,8 +713,11 @@ export async function getRunForResume(db: Kysely<DB>, tenantId: string, runId: s
   }>`
     select r.status,
       (select n->>'status' from jsonb_array_elements(r.nodes) n where n->>'id' = ${nodeId} limit 1) as node_status,
-      (select n from jsonb_array_elements(f.nodes) n where n->>'id' = ${nodeId} limit 1) as node
+      (select n from jsonb_array_elements(coalesce(d.nodes, v.nodes, f.nodes)) n where n->>'id' = ${nodeId} limit 1) as node
     from runs r left join flows f on f.tenant_id = r.tenant_id and f.id = r.flow_id
+    -- The document the run executes: the draft revision (a test run) or version it is pinned to.
+    left join flow_drafts d on d.tenant_id = r.tenant_id and d.flow_id = r.flow_id and d.revision = r.draft_revision
+    left join flow_versions v on v.tenant_id = r.tenant_id and v.flow_id = r.flow_id and v.version = r.flow_version
     where r.tenant_id = ${tenantId} and r.id = ${runId}`.execute(db);
   return r.rows[0];
 }
@@ -724,7 +780,7 @@ export async function getChildRun(db: Kysely<DB>, tenantId: string, id: string) 
 export async function listChildRuns(db: Kysely<DB>, tenantId: string, parentRunId: string) {
   return db
     .selectFrom('runs')
-    .select(['id', 'flow_id', 'status', 'created_at', 'finished_at'])
+    .select(['id', 'flow_id', 'status', 'mode', 'created_at', 'finished_at'])
     .where('tenant_id', '=', tenantId)
     .where('parent_run_id', '=', parentRunId)
     .orderBy('id')

@@ -3,8 +3,8 @@ import { type Kysely, sql } from 'kysely';
 import type { FlowDocument } from '../core/flowDocument.ts';
 import { newId } from '../core/ids.ts';
 import type { Database } from '../db/connect.ts';
-import type { DB } from '../db/schema.ts';
 import { notifyCache } from '../db/notify.ts';
+import type { DB } from '../db/schema.ts';
 import { syncSchedules } from './scheduleStore.ts';
 
 export type FlowRow = {
@@ -16,6 +16,8 @@ export type FlowRow = {
   edges: unknown[];
   settings: Record<string, unknown>;
   version: number;
+  /** The current draft's revision (docs/api.md §3.12), null: none. */
+  draft_revision: number | null;
   created_at: Date;
   updated_at: Date;
 };
@@ -29,6 +31,7 @@ const FLOW_COLUMNS = [
   'edges',
   'settings',
   'version',
+  'draft_revision',
   'created_at',
   'updated_at',
 ] as const;
@@ -98,7 +101,10 @@ export async function getFlow(
     .executeTakeFirst()) as FlowRow | undefined;
 }
 
-/** Replaces a flow's document; `expectedVersion` (optional) guards against lost updates. */
+/**
+ * Replaces a flow's document (its next version). `publishing`: the draft revision this save
+ * publishes — the draft is dropped with it, unless it was saved again meanwhile.
+ */
 export async function replaceFlow(
   database: Database,
   tenantId: string,
@@ -106,6 +112,7 @@ export async function replaceFlow(
   doc: FlowDocument,
   at: Date = new Date(),
   by: SavedBy = {},
+  publishing?: number,
 ): Promise<FlowRow | undefined> {
   return database.db.transaction().execute(async (tx) => {
     const row = await tx
@@ -118,6 +125,12 @@ export async function replaceFlow(
         settings: JSON.stringify(doc.settings),
         version: sql`version + 1` as any,
         updated_at: sql`now()` as any,
+        ...(publishing === undefined
+          ? {}
+          : {
+              draft_revision:
+                sql`case when draft_revision = ${publishing} then null else draft_revision end` as any,
+            }),
       })
       .where('tenant_id', '=', tenantId)
       .where('id', '=', id)

@@ -7,6 +7,7 @@
 
 import { hostname } from 'node:os';
 import { resumeToken } from '../core/crypto.ts';
+import { type FlowNode, webhookNodes } from '../core/flowDocument.ts';
 import { newId } from '../core/ids.ts';
 import { Wakeable } from '../core/wakeable.ts';
 import { loadCredential } from '../credentials/store.ts';
@@ -17,6 +18,8 @@ import { SubscriptionCache } from '../delivery/subscriptions.ts';
 import type { LocalRunner } from '../ingest/groupCommit.ts';
 import type { RunMetrics } from '../metrics/metrics.ts';
 import { CodeSandbox } from '../nodes/code/sandbox.ts';
+import { replayEffects } from '../replay/effects.ts';
+import { recordedNodes } from '../replay/store.ts';
 import {
   advanceRun,
   type EngineEffects,
@@ -27,8 +30,6 @@ import {
   type RunState,
   type SubflowTarget,
 } from './engine.ts';
-import { getFlow } from './store.ts';
-import { type FlowNode, webhookNodes } from '../core/flowDocument.ts';
 import { FlowPlanCache } from './planCache.ts';
 import { signalRunResponse } from './responses.ts';
 import {
@@ -47,6 +48,7 @@ import {
   type WrittenRun,
   writeRunProgress,
 } from './runsStore.ts';
+import { getFlow } from './store.ts';
 
 /** `${Webhook::Method}` of an error run (docs/api.md §4.4): no webhook can be called with it. */
 export const ERROR_METHOD = 'ERROR';
@@ -63,6 +65,9 @@ export type FinishedRun = {
   settings: FlowForRun['settings'] | null;
   startedAt: Date;
   finishedAt: Date;
+  /** A test or replay run: no e-mail (docs/api.md §3.13); a replay run's end moves its replay on. */
+  mode: 'test' | 'replay' | null;
+  replayId: string | null;
 };
 
 /**
@@ -153,6 +158,11 @@ export class RunWorker {
   private readonly held = new Map<string, number>();
   /** The last claim left due runs behind because of fairness or a concurrency limit. */
   private claimHeldBack = false;
+  /** Runs in process that are test or replay runs: what their writes carry to their children. */
+  private readonly runMeta = new Map<
+    string,
+    { mode: 'test' | 'replay' | null; replayId: string | null; replayOf: string | null }
+  >();
 
   constructor(private readonly opts: RunWorkerOptions) {
     this.workerId = opts.workerId ?? `${hostname()}:${process.pid}:${newId('wrk').slice(-6)}`;
@@ -243,6 +253,9 @@ export class RunWorker {
         wait_response: r.waitResponse === true,
         started_at: claim.now,
         attempts: 1,
+        mode: r.mode ?? null,
+        draft_revision: r.draftRevision ?? null,
+        flow_version: r.flowVersion ?? null,
       });
   }
 
@@ -365,7 +378,14 @@ export class RunWorker {
 
   private async process(run: ClaimedRun): Promise<void> {
     // A run goes on with the version of its flow it started on (null: it starts now, on the current).
-    const flow = await this.plans.get(run.tenant_id, run.flow_id, run.trigger_node_id, run.flow_version);
+    // A test or replay run of a draft runs the revision it was started with.
+    const flow = await this.plans.get(
+      run.tenant_id,
+      run.flow_id,
+      run.trigger_node_id,
+      run.flow_version,
+      run.draft_revision,
+    );
     const state: RunState = {
       id: run.id,
       tenantId: run.tenant_id,
@@ -378,12 +398,32 @@ export class RunWorker {
       startedAtMs: new Date(run.started_at).getTime(),
       waitResponse: run.wait_response,
       response: (run.response as RunResponse | null) ?? null,
+      mode: run.mode ?? null,
     };
+    const replay = run.mode === 'replay' ? { id: run.replay_id ?? null, of: run.replay_of ?? null } : null;
     // A run's first write carries webhook.received and run.started (exactly once: same transaction).
     const firstEvents: ProgressEvent[] = [];
     if (state.nodes.length === 0)
       for (const e of startEvents(state, this.now()))
         if (await this.subscriptions.wants(state.tenantId, e.eventType)) firstEvents.push(e);
+    this.runMeta.set(state.id, {
+      mode: state.mode ?? null,
+      replayId: replay?.id ?? null,
+      replayOf: replay?.of ?? null,
+    });
+    try {
+      await this.execute(run, state, flow, firstEvents);
+    } finally {
+      this.runMeta.delete(state.id);
+    }
+  }
+
+  private async execute(
+    run: ClaimedRun,
+    state: RunState,
+    flow: FlowForRun | null,
+    firstEvents: ProgressEvent[],
+  ): Promise<void> {
     if (!flow) {
       await this.finish(
         state,
@@ -407,7 +447,13 @@ export class RunWorker {
       );
       return;
     }
-    const outcome = await advanceRun(flow, state, this.effects(firstEvents, flow.version));
+    let effects = this.effects(firstEvents, flow.draftRevision === undefined ? flow.version : undefined);
+    if (state.mode === 'replay')
+      // Answered from what the original run (and its sub-flow runs) recorded; nothing goes out.
+      effects = replayEffects(effects, {
+        nodes: run.replay_of ? await recordedNodes(this.opts.database, state.tenantId, run.replay_of) : [],
+      });
+    const outcome = await advanceRun(flow, state, effects);
     if (outcome.kind !== 'finished') return;
     try {
       await this.finish(state, flow, outcome.status, outcome.error, outcome.events, firstEvents);
@@ -431,7 +477,7 @@ export class RunWorker {
   }
 
   /** `firstEvents` go out with whichever write comes first (checkpoint or completion). */
-  private effects(firstEvents: ProgressEvent[], flowVersion: number): EngineEffects {
+  private effects(firstEvents: ProgressEvent[], flowVersion: number | undefined): EngineEffects {
     const { database, secretKey, client } = this.opts;
     return {
       now: this.now,
@@ -452,7 +498,7 @@ export class RunWorker {
       checkpoint: (state, { events, children, sleepUntilMs }) =>
         this.write(
           {
-            ...progressOf(state),
+            ...this.progressOf(state),
             flowVersion,
             children,
             status: 'running',
@@ -461,7 +507,7 @@ export class RunWorker {
             finished: false,
             release: sleepUntilMs !== undefined,
           },
-          [...firstEvents, ...events.map((e) => toProgressEvent(state, e, 'flow'))],
+          this.holdBack(state, [...firstEvents, ...events.map((e) => toProgressEvent(state, e, 'flow'))]),
         ).then((stored) => {
           const written = stored !== null;
           if (written) firstEvents.length = 0;
@@ -519,8 +565,8 @@ export class RunWorker {
     const errorRun = status === 'failed' ? errorRunOf(state, flow, error, finishedAt) : undefined;
     const written = await this.write(
       {
-        ...progressOf(state),
-        flowVersion: flow?.version,
+        ...this.progressOf(state),
+        flowVersion: flow?.draftRevision === undefined ? flow?.version : undefined,
         status,
         error,
         runAt: null,
@@ -528,7 +574,11 @@ export class RunWorker {
         release: true,
         errorRun,
       },
-      [...firstEvents, ...events.map((e) => toProgressEvent(state, e, 'flow')), completion],
+      this.holdBack(state, [
+        ...firstEvents,
+        ...events.map((e) => toProgressEvent(state, e, 'flow')),
+        completion,
+      ]),
     );
     if (!written) return;
     if (written.errorFlow?.skipped)
@@ -554,7 +604,25 @@ export class RunWorker {
       settings: flow?.settings ?? null,
       startedAt: new Date(state.startedAtMs),
       finishedAt,
+      mode: state.mode ?? null,
+      replayId: this.runMeta.get(state.id)?.replayId ?? null,
     });
+  }
+
+  /** What a write carries of a run: its progress, and (a test or replay run) its mode for its children. */
+  private progressOf(state: RunState) {
+    const meta = this.runMeta.get(state.id);
+    return {
+      ...progressOf(state),
+      ...(meta?.mode ? { mode: meta.mode, replayId: meta.replayId, replayOf: meta.replayOf } : {}),
+    };
+  }
+
+  /** The events of a test or replay run are recorded, never delivered (docs/api.md §3.13). */
+  private holdBack(state: RunState, events: ProgressEvent[]): ProgressEvent[] {
+    if (!state.mode) return events;
+    for (const e of events) e.held = true;
+    return events;
   }
 
   /** Group commit of run writes: concurrent checkpoints and completions share one statement. */
@@ -631,6 +699,8 @@ function errorRunOf(
 ): RunProgress['errorRun'] {
   const flowId = flow?.settings.error_flow_id ?? null;
   if (!flow || !flowId) return undefined;
+  if (state.mode)
+    return { flowId, skipped: `a ${state.mode} run starts no error run (its side effects are held back)` };
   if (state.trigger.method === ERROR_METHOD)
     return { flowId, skipped: 'this run is itself an error run: its failure starts no other error run' };
   const failed = [...state.nodes].reverse().find((n) => n.status === 'failed' && !n.handled);

@@ -6,11 +6,12 @@
  */
 import ipaddr from 'ipaddr.js';
 import { type FlowNode, webhookNodes } from '../core/flowDocument.ts';
-import type { WebhookConfig } from '../nodes/webhook/index.ts';
 import { loadCredential } from '../credentials/store.ts';
 import type { Database } from '../db/connect.ts';
 import { NotifiedCache, subscribeToCacheNotifications } from '../db/notifiedCache.ts';
+import { getDraft } from '../flows/draftStore.ts';
 import { getFlow, listeningNodes } from '../flows/store.ts';
+import type { WebhookConfig } from '../nodes/webhook/index.ts';
 import { getTenant } from '../tenants/store.ts';
 
 /** null: the node names a credential that does not exist (or cannot be decrypted) — requests fail closed. */
@@ -29,6 +30,8 @@ export type FlowEntry = {
   name: string;
   enabled: boolean;
   version: number;
+  /** The test URL's entry (docs/api.md §3.13): the draft revision it serves, if there is a draft. */
+  draftRevision?: number;
   /** settings.max_concurrency: such runs are always claimed by the workers' counting claim. */
   maxConcurrency: number | null;
   firstNodeId?: string;
@@ -43,6 +46,8 @@ export type TenantEntry = {
 
 export class HookCache {
   private readonly flows: NotifiedCache<FlowEntry | null>;
+  /** What the test URL serves: the draft, else the live flow. */
+  private readonly testFlows: NotifiedCache<FlowEntry | null>;
   private readonly tenants: NotifiedCache<TenantEntry | null>;
   private unsubscribe?: () => Promise<void>;
 
@@ -53,6 +58,7 @@ export class HookCache {
     now: () => number = Date.now,
   ) {
     this.flows = new NotifiedCache(ttlMs, now);
+    this.testFlows = new NotifiedCache(ttlMs, now);
     this.tenants = new NotifiedCache(ttlMs, now);
   }
 
@@ -71,17 +77,31 @@ export class HookCache {
 
   clear(): void {
     this.flows.clear();
+    this.testFlows.clear();
     this.tenants.clear();
   }
 
   /** `flow:<tenant>:<id>` drops one flow; `tenant:<tenant>` drops the tenant and all its flows. */
   invalidate(payload: string): void {
     this.flows.invalidate(payload);
+    this.testFlows.invalidate(payload);
     this.tenants.invalidate(payload);
   }
 
   flow(tenantId: string, flowId: string): Promise<FlowEntry | null> {
     return this.flows.get(`${tenantId}:${flowId}`, () => this.loadFlow(tenantId, flowId));
+  }
+
+  /** The flow as the test URL serves it: its draft when it has one, else as it is live. */
+  testFlow(tenantId: string, flowId: string): Promise<FlowEntry | null> {
+    return this.testFlows.get(`${tenantId}:${flowId}`, async () => {
+      const row = await getFlow(this.database, tenantId, flowId);
+      if (!row) return null;
+      const draft = row.draft_revision === null ? undefined : await getDraft(this.database, tenantId, flowId);
+      const entry = await this.entryOf(tenantId, flowId, draft ? { ...row, ...draft } : row, false);
+      if (draft) entry.draftRevision = draft.revision;
+      return entry;
+    });
   }
 
   tenant(tenantId: string): Promise<TenantEntry | null> {
@@ -98,13 +118,23 @@ export class HookCache {
 
   private async loadFlow(tenantId: string, flowId: string): Promise<FlowEntry | null> {
     const row = await getFlow(this.database, tenantId, flowId);
-    if (!row) return null;
+    return row ? this.entryOf(tenantId, flowId, row, true) : null;
+  }
+
+  private async entryOf(
+    tenantId: string,
+    flowId: string,
+    row: { name: string; enabled: boolean; version: number; nodes: unknown[]; settings: unknown },
+    withListening: boolean,
+  ): Promise<FlowEntry> {
     const nodes = webhookNodes({ nodes: row.nodes as FlowNode[] });
     const listening = new Map(
-      (await listeningNodes(this.database, tenantId, flowId)).map((r) => [
-        r.node_id,
-        r.listening_until!.getTime(),
-      ]),
+      withListening
+        ? (await listeningNodes(this.database, tenantId, flowId)).map((r) => [
+            r.node_id,
+            r.listening_until!.getTime(),
+          ])
+        : [],
     );
     const entry: FlowEntry = {
       tenantId,

@@ -1,5 +1,7 @@
 /**
- * The inbound endpoint `/hooks/{tenant_id}/{flow_id}[/{node_id}]`.
+ * The inbound endpoint `/hooks/{tenant_id}/{flow_id}[/{node_id}]`, and the test URL
+ * `/hooks-test/…` (docs/api.md §3.13): the same checks against the flow's draft (else the live
+ * flow), even when the flow is disabled, starting a test run — no listen window, no de-duplication.
  *
  * Checks run in the order of docs/api.md §3.4: resolve → enabled → allowlist → GET verification (or a
  * preset's GET handshake) → method → credential → body size → body parse → a preset's signed
@@ -84,36 +86,48 @@ export function registerIngestRoutes(app: FastifyInstance, deps: IngestDeps): vo
       done();
     });
 
-    const handler = async (
-      request: FastifyRequest<{ Params: { tenant: string; flow: string; node?: string } }>,
-      reply: FastifyReply,
-    ) => {
-      const answer = await handleHook(request, deps);
-      reply.code(answer.status).headers(answer.headers);
-      return reply.send(answer.body);
-    };
+    const handlerOf =
+      (test: boolean) =>
+      async (
+        request: FastifyRequest<{ Params: { tenant: string; flow: string; node?: string } }>,
+        reply: FastifyReply,
+      ) => {
+        const answer = await handleHook(request, deps, test);
+        reply.code(answer.status).headers(answer.headers);
+        return reply.send(answer.body);
+      };
+    const handler = handlerOf(false);
+    const testHandler = handlerOf(true);
     scope.route({ method: [...ROUTE_METHODS], url: '/hooks/:tenant/:flow', handler });
     scope.route({ method: [...ROUTE_METHODS], url: '/hooks/:tenant/:flow/:node', handler });
+    scope.route({ method: [...ROUTE_METHODS], url: '/hooks-test/:tenant/:flow', handler: testHandler });
+    scope.route({ method: [...ROUTE_METHODS], url: '/hooks-test/:tenant/:flow/:node', handler: testHandler });
   });
 }
 
 async function handleHook(
   request: FastifyRequest<{ Params: { tenant: string; flow: string; node?: string } }>,
   deps: IngestDeps,
+  test = false,
 ): Promise<Answer> {
   const receivedAt = performance.now();
   const { tenant: tenantId, flow: flowId } = request.params;
   const method = request.method.toUpperCase();
-  const entry = await deps.cache.flow(tenantId, flowId);
+  const entry = test ? await deps.cache.testFlow(tenantId, flowId) : await deps.cache.flow(tenantId, flowId);
   if (entry) request.hookflowFlowId = flowId;
   const nodeId = request.params.node ?? entry?.firstNodeId;
   const hook = nodeId ? entry?.nodes.get(nodeId) : undefined;
   if (!entry || !hook) return problem(404, 'webhook_not_found', 'Webhook not found');
 
   const capturing =
-    !!hook.listeningUntil && hook.listeningUntil > deps.now() && method !== 'HEAD' && method !== 'OPTIONS';
+    !test &&
+    !!hook.listeningUntil &&
+    hook.listeningUntil > deps.now() &&
+    method !== 'HEAD' &&
+    method !== 'OPTIONS';
   // docs/api.md §3.4 answers "flow disabled" before the allowlist; an open listen window still captures.
-  if (!entry.enabled && !capturing) return flowDisabled();
+  // The test URL runs a disabled flow too: trying it out before switching it on is what it is for.
+  if (!entry.enabled && !capturing && !test) return flowDisabled();
 
   const tenant = await deps.cache.tenant(tenantId);
   if (tenant?.allowlist && !tenant.allowlist(request.ip))
@@ -133,7 +147,7 @@ async function handleHook(
     if (captured) return captured;
   }
 
-  if (!entry.enabled) return flowDisabled();
+  if (!entry.enabled && !test) return flowDisabled();
 
   const allowed = new Set<string>(config.methods);
   allowed.add('GET');
@@ -245,11 +259,21 @@ async function handleHook(
     // A limit counted across processes (flow max_concurrency, tenant max_concurrent_runs) is only
     // kept by the workers' counting claim: such runs are never handed over at insert.
     local: entry.maxConcurrency === null && (tenant?.maxConcurrentRuns ?? null) === null,
+    // A test run pins what the test URL served: the draft's revision, else the live version.
+    ...(test
+      ? {
+          mode: 'test' as const,
+          ...(entry.draftRevision !== undefined
+            ? { draftRevision: entry.draftRevision }
+            : { flowVersion: entry.version }),
+        }
+      : {}),
   };
   // Registered before the run exists, so an answer from a fast worker cannot slip past.
   const waiting = config.response.mode === 'flow' ? deps.responses.register(tenantId, runId) : undefined;
 
-  const idem = idempotencyKey(config, preset, { method, ...parts });
+  // A test request is never de-duplicated (nor does it use up a key production will send).
+  const idem = test ? undefined : idempotencyKey(config, preset, { method, ...parts });
   try {
     if (idem) {
       const outcome = await acceptIdempotent(deps.database, {

@@ -9,7 +9,8 @@ import type { LoopIteration, RunState } from '../flows/engine.ts';
 export class NodeFailure extends Error {
   constructor(
     message: string,
-    readonly record?: { logs?: string[]; iterations?: LoopIteration[] },
+    /** Kept on the failed node's record: what it sent and got (an http call answered 500), its logs. */
+    readonly record?: { logs?: string[]; iterations?: LoopIteration[]; input?: unknown; output?: unknown },
     /** The node gave up waiting (wait): its `"when": "timeout"` edges, if any, are taken. */
     readonly timeout = false,
   ) {

@@ -78,7 +78,9 @@ export const delayNode: NodeDefinition<DelayConfig> = {
       untilMs = typeof v === 'number' ? v : Date.parse(String(v));
       if (!Number.isFinite(untilMs)) throw new NodeFailure(`until: "${String(v)}" is not an ISO date-time`);
     } else untilMs = now + Number(config.ms);
-    if (untilMs > now) return { kind: 'sleep', untilMs, input: { until: new Date(untilMs).toISOString() } };
+    // A replay run does not sleep (docs/api.md §3.14): what comes after the delay is what it compares.
+    if (untilMs > now && !effects.replay)
+      return { kind: 'sleep', untilMs, input: { until: new Date(untilMs).toISOString() } };
     return { kind: 'done', output: { waited_until: new Date(untilMs).toISOString() } };
   },
 };

@@ -120,19 +120,32 @@ export const httpNode: NodeDefinition<HttpConfig> = {
       headers: redactHeaders(headers, secret.headers),
       body,
     };
-    const res = await effects.http({
-      method,
-      url: url.toString(),
-      headers,
-      body,
-      timeoutMs: config.timeout_ms,
-      maxResponseBytes: 5 * 1024 * 1024,
-      onOversize: 'error',
-      maxRedirects: 5,
-    });
-    const output = { status: res.status, headers: res.headers, body: parseResponseBody(res) };
+    let res: Awaited<ReturnType<typeof effects.http>>;
+    try {
+      res = await effects.http({
+        method,
+        url: url.toString(),
+        headers,
+        body,
+        timeoutMs: config.timeout_ms,
+        maxResponseBytes: 5 * 1024 * 1024,
+        onOversize: 'error',
+        maxRedirects: 5,
+      });
+    } catch (err) {
+      // Kept with the failure: what was sent (a replay answers the same request with the same failure).
+      throw new NodeFailure(err instanceof Error ? err.message : String(err), { input });
+    }
+    const output = {
+      status: res.status,
+      headers: res.headers,
+      body: parseResponseBody(res),
+      ...(res.error ? { error: res.error } : {}),
+    };
+    if (res.error && config.fail_on_error_status !== false)
+      throw new NodeFailure(`${method} ${url.host}${url.pathname}: ${res.error}`, { input, output });
     if ((res.status < 200 || res.status >= 300) && config.fail_on_error_status !== false)
-      throw new NodeFailure(`${method} ${url.host}${url.pathname} answered ${res.status}`);
+      throw new NodeFailure(`${method} ${url.host}${url.pathname} answered ${res.status}`, { input, output });
     return { kind: 'done', input, output, checkpoint: true };
   },
 };

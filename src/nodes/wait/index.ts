@@ -88,6 +88,13 @@ export const waitNode: NodeDefinition<WaitConfig> = {
         input,
         output: { method: call.method, headers: call.headers, query: call.query, body: call.body },
       };
+    // A replay run got the original's call above, or gives up at once (no one calls it back).
+    if (effects.replay)
+      throw new NodeFailure(
+        'No call to the resume URL in replay (the original run got none)',
+        undefined,
+        true,
+      );
     const now = effects.now();
     const until =
       existing?.status === 'waiting'

@@ -66,20 +66,33 @@ export const webhookCallNode: NodeDefinition<WebhookCallConfig> = {
     const methodName = config.method_name
       ? String(await render(config.method_name, ctx, 'method_name'))
       : undefined;
-    const res = await effects.webhookCall(state.tenantId, {
-      endpointId: config.endpoint_id,
-      methodName,
-      params,
-      runId: state.id,
-      flowId: state.flowId,
-      nodeId: node.id,
-    });
-    const output = { status: res.status, headers: res.headers, body: parseResponseBody(res) };
-    if (res.status < 200 || res.status >= 300) throw new NodeFailure(`the endpoint answered ${res.status}`);
+    const input = { endpoint_id: config.endpoint_id, method_name: methodName, params };
+    let res: Awaited<ReturnType<typeof effects.webhookCall>>;
+    try {
+      res = await effects.webhookCall(state.tenantId, {
+        endpointId: config.endpoint_id,
+        methodName,
+        params,
+        runId: state.id,
+        flowId: state.flowId,
+        nodeId: node.id,
+      });
+    } catch (err) {
+      throw new NodeFailure(err instanceof Error ? err.message : String(err), { input });
+    }
+    const output = {
+      status: res.status,
+      headers: res.headers,
+      body: parseResponseBody(res),
+      ...(res.error ? { error: res.error } : {}),
+    };
+    if (res.error) throw new NodeFailure(`the endpoint was not called: ${res.error}`, { input, output });
+    if (res.status < 200 || res.status >= 300)
+      throw new NodeFailure(`the endpoint answered ${res.status}`, { input, output });
     if (config.into) assign(state, config.into, output.body);
     return {
       kind: 'done',
-      input: { endpoint_id: config.endpoint_id, method_name: methodName, params },
+      input,
       output,
       checkpoint: true,
     };
