@@ -189,6 +189,13 @@ describe('drafts and the test URL', () => {
         .execute();
       expect(deliveries).toEqual([]);
       expect(receiver.received.some((r) => r.body.includes(testRun.id))).toBe(false);
+      // Nor by hand: the messages API shows them held, and a retry is refused.
+      const msgs = (await t.api('GET', `/api/v1/messages?run_id=${testRun.id}`)).body.data;
+      expect(msgs.length).toBe(4);
+      expect(msgs.every((m: any) => m.held === true && m.delivery_summary.pending === 0)).toBe(true);
+      const retry = await t.api('POST', `/api/v1/messages/${msgs[0].id}/retry`, { endpoint_id: ep.body.id });
+      expect(retry.status).toBe(409);
+      expect(retry.body.code).toBe('held_message');
     } finally {
       await t.api('DELETE', `/api/v1/endpoints/${ep.body.id}`);
     }

@@ -181,6 +181,7 @@ describe('publish and read messages', () => {
       event_type: 'order.created',
       created_at: ev.created_at,
       source: 'api',
+      held: false,
       delivery_summary: { pending: 0, delivered: 2, failed: 0, cancelled: 0 },
     });
   });

@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReplayCoordinator } from '../src/replay/coordinator.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
+import { fakeClock } from './helpers/clock.ts';
 import { eventually, type Receiver, startReceiver } from './helpers/receiver.ts';
 
 const flowDoc = (receiverUrl: string, formula: string, extra: { body?: unknown } = {}) => ({
@@ -261,5 +262,76 @@ describe('replay bounds', () => {
     const fourth = await t.api('POST', `/api/v1/flows/${f.body.id}/replays`, { version: 1 });
     expect(fourth.status).toBe(409);
     expect(fourth.body.code).toBe('too_many_replays');
+  });
+});
+
+describe('replaying runs that slept and waited', () => {
+  let t: TestApp;
+  const clock = fakeClock();
+  beforeAll(async () => {
+    t = await startTestApp({ worker: { leaseMs: 5000, pollMs: 50 }, now: clock.now });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('a delay does not sleep and a wait gets the call the original got, so the replay ends at once the same', async () => {
+    const f = await t.api('POST', '/api/v1/flows', {
+      name: 'Approvals',
+      nodes: [
+        { id: 'webhook_1', type: 'webhook', config: { methods: ['POST'] } },
+        { id: 'delay_1', type: 'delay', config: { ms: 3_600_000 } },
+        { id: 'wait_1', type: 'wait', config: { timeout_ms: 86_400_000 } },
+        {
+          id: 'set_1',
+          type: 'set',
+          config: { values: { 'vars.approved': '${steps.wait_1.body.approved}' } },
+        },
+      ],
+      edges: [
+        { from: 'webhook_1', to: 'delay_1' },
+        { from: 'delay_1', to: 'wait_1' },
+        { from: 'wait_1', to: 'set_1' },
+      ],
+    });
+    expect(f.status, f.text).toBe(201);
+    const url = f.body.webhooks[0].url.replace(/^https?:\/\/[^/]+/, t.url);
+    const res = await fetch(url, { method: 'POST', body: '{}' });
+    const runId = ((await res.json()) as { run_id: string }).run_id;
+    const get = async () => (await t.api('GET', `/api/v1/runs/${runId}`)).body;
+    await eventually(async () => (await get()).nodes?.some((n: any) => n.id === 'delay_1'), 10_000, 'delay');
+    clock.advance(3_600_001);
+    const waiting = await eventually(
+      async () => (await get()).nodes?.find((n: any) => n.id === 'wait_1' && n.status === 'waiting'),
+      10_000,
+      'the wait',
+    );
+    const resume = waiting.input.resume_url.replace(/^https?:\/\/[^/]+/, t.url);
+    const called = await fetch(resume, {
+      method: 'POST',
+      body: '{"approved":true}',
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(called.status).toBe(200);
+    const original = await eventually(
+      async () => ((await get()).status === 'succeeded' ? get() : undefined),
+      10_000,
+      'the original to end',
+    );
+    expect(original.vars).toEqual({ approved: true });
+
+    // The clock stands still from here: nothing in the replay may wait for it.
+    const started = await t.api('POST', `/api/v1/flows/${f.body.id}/replays`, { version: 1 });
+    expect(started.status, started.text).toBe(202);
+    const report = await eventually(
+      async () => {
+        const r = (await t.api('GET', `/api/v1/replays/${started.body.id}`)).body;
+        return r.status === 'done' ? r : undefined;
+      },
+      10_000,
+      'the replay',
+    );
+    expect(report).toMatchObject({ same: 1, different: 0, failed: 0 });
+    expect(report.items[0].replay.vars).toEqual({ approved: true });
   });
 });

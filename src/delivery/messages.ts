@@ -21,6 +21,8 @@ export type MessageListItem = {
   event_type: string;
   created_at: Date;
   source: string;
+  /** An event of a test or replay run: recorded, never delivered (docs/api.md §3.13). */
+  held: boolean;
   delivery_summary: DeliverySummary;
 };
 
@@ -43,6 +45,8 @@ export type MessageView = {
   event_type: string;
   created_at: Date;
   source: string;
+  /** An event of a test or replay run: recorded, never delivered. */
+  held: boolean;
   payload: {
     event_time: string;
     event_type: string;
@@ -89,7 +93,7 @@ export async function listMessages(
     where.push(sql`exists (select 1 from deliveries x
       where x.tenant_id = e.tenant_id and x.message_id = e.id and x.endpoint_id = ${opts.endpointId})`);
   const r = await sql<MessageListItem>`
-    select e.id, e.event_type, e.created_at, e.source,
+    select e.id, e.event_type, e.created_at, e.source, e.held,
       json_build_object('pending', s.pending, 'delivered', s.delivered, 'failed', s.failed,
                         'cancelled', s.cancelled) as delivery_summary
     from events e
@@ -114,7 +118,7 @@ export async function getMessage(
 ): Promise<MessageView | undefined> {
   const ev = await database.db
     .selectFrom('events')
-    .select(['id', 'event_type', 'data', 'context', 'source', 'created_at'])
+    .select(['id', 'event_type', 'data', 'context', 'source', 'held', 'created_at'])
     .where('tenant_id', '=', tenantId)
     .where('id', '=', id)
     .executeTakeFirst();
@@ -131,6 +135,7 @@ export async function getMessage(
     event_type: ev.event_type,
     created_at: createdAt,
     source: ev.source,
+    held: ev.held,
     payload: {
       event_time: createdAt.toISOString(),
       event_type: ev.event_type,
@@ -184,7 +189,7 @@ export async function listAttempts(
 
 export type RetryOutcome =
   | { ok: true; delivery: DeliveryView & { message_id: string } }
-  | { ok: false; reason: 'message_not_found' | 'endpoint_not_found' | 'in_progress' };
+  | { ok: false; reason: 'message_not_found' | 'endpoint_not_found' | 'in_progress' | 'held' };
 
 /**
  * Sends a message to an endpoint once more, now: creates or resets the delivery (the id the
@@ -201,7 +206,15 @@ export async function retryDelivery(
   now: Date,
 ): Promise<RetryOutcome> {
   return database.db.transaction().execute(async (tx): Promise<RetryOutcome> => {
-    if (!(await messageExists(tx, tenantId, messageId))) return { ok: false, reason: 'message_not_found' };
+    const message = await tx
+      .selectFrom('events')
+      .select('held')
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', messageId)
+      .executeTakeFirst();
+    if (!message) return { ok: false, reason: 'message_not_found' };
+    // An event of a test or replay run is never delivered (docs/api.md §3.13), not even by hand.
+    if (message.held) return { ok: false, reason: 'held' };
     const ep = await tx
       .selectFrom('endpoints')
       .select('id')
@@ -413,6 +426,12 @@ export function registerMessageRoutes(
       if (!r.ok) {
         if (r.reason === 'message_not_found') throw notFound('Message');
         if (r.reason === 'endpoint_not_found') throw notFound('Endpoint');
+        if (r.reason === 'held')
+          throw new HttpError(
+            409,
+            'held_message',
+            'This message is an event of a test or replay run: it is recorded, never delivered',
+          );
         throw new HttpError(
           409,
           'delivery_in_progress',
