@@ -201,6 +201,36 @@ describe('drafts and the test URL', () => {
     }
   });
 
+  it('makes the runs a test run starts with a subflow node test runs too, their events held', async () => {
+    const child = await create({
+      name: 'Child',
+      nodes: [
+        { id: 'webhook_1', type: 'webhook', config: { methods: ['POST'] } },
+        { id: 'emit_1', type: 'emit', config: { event_type: 'child.done', data: {} } },
+      ],
+      edges: [{ from: 'webhook_1', to: 'emit_1' }],
+    });
+    const parent = await create({
+      name: 'Parent',
+      nodes: [
+        { id: 'webhook_1', type: 'webhook', config: { methods: ['POST'] } },
+        { id: 'subflow_1', type: 'subflow', config: { flow_id: child.id } },
+      ],
+      edges: [{ from: 'webhook_1', to: 'subflow_1' }],
+    });
+    const run = await ended(await send(`${t.url}/hooks-test/default/${parent.id}`));
+    expect(run.status).toBe('succeeded');
+    expect(run.children).toHaveLength(1);
+    expect(run.children[0].test).toBe(true);
+    const childRun = (await t.api('GET', `/api/v1/runs/${run.children[0].id}`)).body;
+    expect(childRun).toMatchObject({ test: true, parent_run_id: run.id });
+    const events = (await t.db.database.db.selectFrom('events').select(['held', 'context']).execute()).filter(
+      (e) => e.context.run_id === childRun.id,
+    );
+    expect(events.length).toBeGreaterThan(0);
+    expect(events.every((e) => e.held)).toBe(true);
+  });
+
   it('sends no e-mail for a failed test run (a failed production run does)', async () => {
     const flow = await create({
       name: 'Notifying',
