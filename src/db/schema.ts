@@ -139,6 +139,8 @@ export interface ReplaysTable {
   same: Generated<number>;
   different: Generated<number>;
   failed: Generated<number>;
+  /** Items whose replay run was started (in position order). */
+  started: Generated<number>;
   created_at: Timestamp;
   created_by: string | null;
   finished_at: ColumnType<Date | null, Date | null | undefined, Date | null>;

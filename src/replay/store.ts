@@ -214,21 +214,24 @@ export async function stepReplay(
         where tenant_id = ${tenantId} and id = ${replayId}`.execute(tx);
     }
 
-    // 2. Start replay runs while the tenant has room: its replays never take more than `window`.
-    const inFlight = Number(
-      (
-        await sql<{ n: number }>`
-          select count(*)::int as n from replay_items
-          where tenant_id = ${tenantId} and status = 'running'`.execute(tx)
-      ).rows[0]?.n ?? 0,
-    );
-    const room = Math.max(0, opts.window - inFlight);
+    // 2. Start replay runs while the tenant has room: its replays never take more than `window`
+    //    (started - done of each is in flight). Items start in position order, from `started`.
+    const counts = (
+      await sql<{ in_flight: number; started: number; total: number; done: number }>`
+        select (select coalesce(sum(started - done), 0)::int from replays
+                where tenant_id = ${tenantId} and status = 'running') as in_flight,
+               started, total, done
+        from replays where tenant_id = ${tenantId} and id = ${replayId}`.execute(tx)
+    ).rows[0]!;
+    let done = counts.done;
+    const room = Math.min(Math.max(0, opts.window - counts.in_flight), counts.total - counts.started);
     if (room > 0) {
+      const from = counts.started;
       const started = await sql<{ position: number; found: boolean }>`
         with next as (
           select i.position, i.run_id, i.replay_run_id from replay_items i
-          where i.tenant_id = ${tenantId} and i.replay_id = ${replayId} and i.status = 'pending'
-          order by i.position limit ${room}
+          where i.tenant_id = ${tenantId} and i.replay_id = ${replayId}
+            and i.position >= ${from}::int and i.position < ${from + room}::int
         ), ins as (
           insert into runs (tenant_id, id, flow_id, trigger_node_id, status, trigger, raw_body, mode, replay_id, replay_of,
                             flow_version, draft_revision)
@@ -237,37 +240,27 @@ export async function stepReplay(
           from next n join runs o on o.tenant_id = ${tenantId} and o.id = n.run_id
           returning replay_of
         ), marked as (
-          update replay_items i set status = 'running' from next n
+          -- An original run gone since (purged by retention): nothing to replay, the item failed.
+          update replay_items i set
+            status = case when exists (select 1 from ins where ins.replay_of = n.run_id) then 'running' else 'failed' end,
+            differences = case when exists (select 1 from ins where ins.replay_of = n.run_id) then null
+              else ${JSON.stringify([{ path: 'run', original: null, replay: 'the original run no longer exists' }])}::jsonb end
+          from next n
           where i.tenant_id = ${tenantId} and i.replay_id = ${replayId} and i.position = n.position
           returning i.position, exists (select 1 from ins where ins.replay_of = n.run_id) as found
         )
         select position, found from marked`.execute(tx);
-      if (started.rows.length) {
-        changed = true;
-        await sql`select pg_notify(${RUNS_CHANNEL}, '')`.execute(tx);
-        // An original run gone since (purged by retention): nothing to replay, the item failed.
-        const gone = started.rows.filter((x) => !x.found).map((x) => x.position);
-        if (gone.length) {
-          await sql`
-            update replay_items set status = 'failed',
-              differences = ${JSON.stringify([{ path: 'run', original: null, replay: 'the original run no longer exists' }])}::jsonb
-            where tenant_id = ${tenantId} and replay_id = ${replayId} and position = any(${gone}::int[])`.execute(
-            tx,
-          );
-          await sql`
-            update replays set done = done + ${gone.length}, failed = failed + ${gone.length}
-            where tenant_id = ${tenantId} and id = ${replayId}`.execute(tx);
-        }
-      }
+      changed = true;
+      const gone = started.rows.filter((x) => !x.found).length;
+      done += gone;
+      await sql`
+        update replays set started = started + ${room}::int, done = done + ${gone}::int, failed = failed + ${gone}::int
+        where tenant_id = ${tenantId} and id = ${replayId}`.execute(tx);
+      if (gone < started.rows.length) await sql`select pg_notify(${RUNS_CHANNEL}, '')`.execute(tx);
     }
 
     // 3. Done when every item is.
-    const open = await sql<{ n: number }>`
-      select count(*)::int as n from replay_items
-      where tenant_id = ${tenantId} and replay_id = ${replayId} and status in ('pending', 'running')`.execute(
-      tx,
-    );
-    if (Number(open.rows[0]?.n ?? 0) === 0) {
+    if (done >= counts.total) {
       changed = true;
       await sql`
         update replays set status = 'done', finished_at = ${opts.now}

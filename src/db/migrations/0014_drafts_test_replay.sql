@@ -70,6 +70,9 @@ create table replays (
   same integer not null default 0,
   different integer not null default 0,
   failed integer not null default 0,
+  -- items whose replay run was started: items are started in position order, so the next to start
+  -- is at this position, and started - done are in flight
+  started integer not null default 0,
   created_at timestamptz not null default now(),
   created_by text,
   finished_at timestamptz,
@@ -92,4 +95,4 @@ create table replay_items (
   primary key (tenant_id, replay_id, position),
   foreign key (tenant_id, replay_id) references replays (tenant_id, id) on delete cascade
 );
-create index replay_items_open on replay_items (tenant_id, replay_id, status) where status in ('pending', 'running');
+create index replay_items_running on replay_items (tenant_id, replay_id) where status = 'running';
