@@ -258,6 +258,23 @@ describe('drafts and the test URL', () => {
     expect(prod.map((r: any) => [r.id, r.test])).toEqual([[prodRun.id, false]]);
   });
 
+  it('reruns a test run as a test run of the same revision', async () => {
+    const flow = await create(doc('live'));
+    const draft = (await t.api('PUT', `/api/v1/flows/${flow.id}/draft`, doc('draft'))).body;
+    const first = await ended(await send(draft.test_url));
+    await t.api('PUT', `/api/v1/flows/${flow.id}/draft`, doc('draft 2'));
+    const rerun = await t.api('POST', `/api/v1/runs/${first.id}/rerun`);
+    expect(rerun.status, rerun.text).toBe(201);
+    expect(rerun.body.test).toBe(true);
+    const again = await ended(rerun.body.id);
+    expect(again).toMatchObject({
+      test: true,
+      draft_revision: 1,
+      vars: { label: 'draft' },
+      rerun_of: first.id,
+    });
+  });
+
   it('publishes the draft as the next version, which then serves production', async () => {
     const flow = await create(doc('live'));
     expect((await t.api('POST', `/api/v1/flows/${flow.id}/draft/publish`)).body.code).toBe('no_draft');
