@@ -14,6 +14,8 @@ import { REPLAYS_CHANNEL, runningReplays, stepReplay } from './store.ts';
 
 /** Replay runs of one tenant in flight at once (all its replays together). */
 export const REPLAY_WINDOW = 20;
+/** At most one step per this interval (ms): a replay's window turns over at most 10 times a second. */
+export const STEP_INTERVAL_MS = 100;
 /** Replays of one tenant running at once; a further one is refused (409) until one is done. */
 export const MAX_RUNNING_REPLAYS = 3;
 
@@ -50,6 +52,7 @@ export class ReplayCoordinator {
       now?: () => number;
       window?: number;
       pollMs?: number;
+      minIntervalMs?: number;
     },
   ) {}
 
@@ -110,6 +113,9 @@ export class ReplayCoordinator {
         continue;
       }
       await this.waiting.sleep(this.opts.pollMs ?? 1000);
+      // Replay runs that end together are compared (and their successors started) in one step: a
+      // step is a transaction, and on PGlite every other query of the process waits for it.
+      await new Promise((r) => setTimeout(r, this.opts.minIntervalMs ?? STEP_INTERVAL_MS).unref());
     }
   }
 }

@@ -17,6 +17,10 @@
  *    them are accepted at once. Meanwhile B's flow-mode webhook runs a code node and answers with its
  *    result, 5 requests/s for 10 s: every one answered 200 with the right sum, p99 under 500 ms.
  *
+ * 5. A has 1,000 stored runs and starts a shadow replay of all of them against a draft (issue 16).
+ *    Meanwhile B's flow-mode webhook gets 5 requests/s for 10 s: every one answered 200, p99 under
+ *    500 ms (a tenant's replay runs are at most 20 in flight, docs/api.md §3.14).
+ *
  * Drills 1 and 2 first warm the process up with a third tenant (see warmUp); drills 3 and 4 warm B's flow.
  * A drill over its lag target is measured once more on a fresh process (see endpointDrill).
  * Every address is 127.0.0.1. Figures are printed (one line per drill) before they are asserted,
@@ -66,6 +70,9 @@ const LAG_P99_LIMIT_MS = 250;
  * figure. On this project's 2-core VM it measured 90–130 ms on PGlite, ~70 ms on PostgreSQL.
  */
 const CONTROL_LAG_P99_LIMIT_MS = 1000;
+
+/** Drill 5: the runs of A's shadow replay. */
+const REPLAYED_RUNS = 1000;
 
 /** Drill 3. */
 const A_RUNS = 600;
@@ -536,4 +543,121 @@ describe('tenant isolation', () => {
     expect.soft(good, "B's requests answered 200 with the code's result").toBe(B_REQUESTS);
     expect.soft(percentile(times, 99), "B's answer time p99 (ms)").toBeLessThan(ANSWER_P99_LIMIT_MS);
   }, 120_000);
+  it("a shadow replay of 1,000 runs of one tenant does not delay another tenant's flow-mode answers", async () => {
+    const hookflow = await startHookflow();
+    const a = await createTenant(hookflow, 'tenant-a');
+    const b = await createTenant(hookflow, 'tenant-b');
+    const doc = (label: string, mode: string) => ({
+      name: `replayed ${mode}`,
+      nodes: [
+        { id: 'webhook_1', type: 'webhook', config: { methods: ['POST'], response: { mode } } },
+        {
+          id: 'set_1',
+          type: 'set',
+          config: { values: { 'vars.label': label, 'vars.n': '${Webhook::Body.n}' } },
+        },
+        ...(mode === 'flow'
+          ? [
+              {
+                id: 'respond_1',
+                type: 'respond',
+                config: { status: 200, body: { ok: true, n: '${vars.n}' } },
+              },
+            ]
+          : []),
+      ],
+      edges: [
+        { from: 'webhook_1', to: 'set_1' },
+        ...(mode === 'flow' ? [{ from: 'set_1', to: 'respond_1' }] : []),
+      ],
+    });
+    const flowA = await a.api('POST', '/api/v1/flows', doc('v1', 'ack'));
+    expect(flowA.status, JSON.stringify(flowA.body)).toBe(201);
+    const flowB = await b.api('POST', '/api/v1/flows', doc('b', 'flow'));
+    expect(flowB.status, JSON.stringify(flowB.body)).toBe(201);
+    const hookA: string = flowA.body.webhooks[0].url;
+    const hookB: string = flowB.body.webhooks[0].url;
+
+    // A's stored traffic: 1,000 runs, all ended.
+    const loadA = await sendLoad({
+      url: () => hookA,
+      count: REPLAYED_RUNS,
+      concurrency: 50,
+      deadlineMs: 60_000,
+    });
+    expect(loadA.outcomes.filter((o) => o.status === 200).length, "A's runs accepted").toBe(REPLAYED_RUNS);
+    const ended = async () => {
+      let n = 0;
+      let cursor: string | null = null;
+      do {
+        const page: any = (
+          await a.api('GET', `/api/v1/runs?status=succeeded&limit=500${cursor ? `&cursor=${cursor}` : ''}`)
+        ).body;
+        n += page.data.length;
+        cursor = page.next_cursor;
+      } while (cursor);
+      return n;
+    };
+    const waitUntil = Date.now() + 60_000;
+    while ((await ended()) < REPLAYED_RUNS && Date.now() < waitUntil) await sleep(250);
+    expect(await ended(), "A's runs ended").toBe(REPLAYED_RUNS);
+    expect((await a.api('PUT', `/api/v1/flows/${flowA.body.id}/draft`, doc('v2', 'ack'))).status).toBe(200);
+
+    type Answer = { n: number; ms: number; status: number; ok: boolean };
+    const callB = async (n: number): Promise<Answer> => {
+      const sentAt = Date.now();
+      try {
+        const res = await fetch(hookB, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ n }),
+          signal: AbortSignal.timeout(40_000),
+        });
+        const body = (await res.json().catch(() => undefined)) as any;
+        return { n, ms: Date.now() - sentAt, status: res.status, ok: body?.ok === true && body?.n === n };
+      } catch {
+        return { n, ms: Number.POSITIVE_INFINITY, status: 0, ok: false };
+      }
+    };
+    const warm = await callB(-1);
+    expect(warm, 'warm-up call to B').toMatchObject({ status: 200, ok: true });
+
+    const replay = await a.api('POST', `/api/v1/flows/${flowA.body.id}/replays`, {
+      version: 'draft',
+      limit: REPLAYED_RUNS,
+    });
+    expect(replay.status, JSON.stringify(replay.body)).toBe(202);
+    const progress = async () =>
+      (await a.api('GET', `/api/v1/flows/${flowA.body.id}/replays?limit=1`)).body.data[0] as {
+        status: string;
+        done: number;
+      };
+    const answers: Promise<Answer>[] = [];
+    const startedAt = Date.now();
+    for (let i = 0; i < B_REQUESTS; i++) {
+      const due = startedAt + i * B_INTERVAL_MS;
+      if (due > Date.now()) await sleep(due - Date.now());
+      answers.push(callB(i));
+    }
+    const atLastSend = await progress();
+    const results = await Promise.all(answers);
+    const times = results.map((r) => r.ms).sort((x, y) => x - y);
+    const good = results.filter((r) => r.status === 200 && r.ok).length;
+    const doneBy = Date.now() + 120_000;
+    let last = await progress();
+    while (last.status !== 'done' && Date.now() < doneBy) {
+      await sleep(250);
+      last = await progress();
+    }
+    const tookMs = Date.now() - startedAt;
+    console.log(
+      `isolation/shadow replay [${DB}]: B answered ${good}/${B_REQUESTS} with its 200, answer time ${figures(times)} ` +
+        `(warm-up ${fmtMs(warm.ms)}); A's replay of ${REPLAYED_RUNS} runs: ${atLastSend.done} done by B's last ` +
+        `request, ${last.status} (${last.done}) after ${tookMs} ms`,
+    );
+    const report = (await a.api('GET', `/api/v1/replays/${replay.body.id}`)).body;
+    expect(report).toMatchObject({ status: 'done', total: REPLAYED_RUNS, different: REPLAYED_RUNS });
+    expect.soft(good, "B's requests answered 200 by the respond node").toBe(B_REQUESTS);
+    expect.soft(percentile(times, 99), "B's answer time p99 (ms)").toBeLessThan(ANSWER_P99_LIMIT_MS);
+  }, 300_000);
 });
