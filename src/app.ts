@@ -24,6 +24,7 @@ import { registerMessageRoutes } from './delivery/messages.ts';
 import { createWebhookCaller } from './delivery/webhookCall.ts';
 import { DeliveryWorker } from './delivery/worker.ts';
 import { registerDraftRoutes } from './flows/draftRoutes.ts';
+import { registerPortableFlowRoutes } from './flows/portableRoutes.ts';
 import { ResponseWaiter } from './flows/responses.ts';
 import { registerFlowRoutes } from './flows/routes.ts';
 import { registerRunNowRoute } from './flows/runNowRoute.ts';
@@ -359,6 +360,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     registerTenantRoutes(api, docs, database);
     registerCredentialRoutes(api, docs, database, secretKey);
     registerFlowRoutes(api, docs, database, config.publicUrl, now);
+    registerPortableFlowRoutes(api, docs, database, config.publicUrl, now);
     registerDraftRoutes(api, docs, database, config.publicUrl, now);
     registerReplayRoutes(api, docs, database, { onCreated: () => replays?.poke() });
     registerScheduleRoutes(api, docs, now);

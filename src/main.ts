@@ -1,6 +1,7 @@
 /**
  * The CLI: `hookflow start [--role all|api|worker]`, `hookflow migrate`,
- * `hookflow keys create --name NAME [--tenant ID] [--admin]`.
+ * `hookflow keys create --name NAME [--tenant ID] [--admin]`,
+ * `hookflow flows export ID`, `hookflow flows apply FILE|-` (src/cli/flows.ts).
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config.ts';
@@ -18,6 +19,9 @@ const USAGE = `Usage: hookflow <command>
                                   measure ingest, end to end and delivery (see bench/run.ts)
   keys create --name NAME [--tenant TENANT_ID] [--admin]
                                   create an API key (printed once)
+  flows export <flow id>          print a flow's portable document (JSON)
+  flows apply <file | ->          create the flow, or update the one of the same name
+                                  (flows: set HOOKFLOW_URL and HOOKFLOW_API_KEY)
 
 Configuration comes from environment variables; see the README.`;
 
@@ -73,6 +77,7 @@ async function main(argv: string[]): Promise<number> {
     const child = spawn(process.execPath, ['--import', 'tsx', script, ...rest], { stdio: 'inherit' });
     return new Promise((resolve) => child.once('exit', (code) => resolve(code ?? 1)));
   }
+  if (command === 'flows') return (await import('./cli/flows.ts')).flowsCommand(rest);
   if (command === 'migrate') {
     const config = loadConfig();
     const { database } = await prepareDatabase(config, {

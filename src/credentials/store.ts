@@ -134,3 +134,15 @@ export async function deleteCredential(database: Database, tenantId: string, id:
     .executeTakeFirst();
   return Number(r.numDeletedRows) > 0;
 }
+
+/** The tenant's credentials of that exact name (flow import, docs/api.md §3.12; names are not unique). */
+export async function findCredentialsByName(database: Database, tenantId: string, name: string) {
+  return database.db
+    .selectFrom('credentials')
+    .select(['id', 'name', 'type'])
+    .where('tenant_id', '=', tenantId)
+    .where('name', '=', name)
+    .orderBy('id')
+    .limit(10)
+    .execute();
+}

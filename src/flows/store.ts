@@ -356,3 +356,16 @@ export async function getFlowVersion(
     .where('version', '=', version)
     .executeTakeFirst()) as FlowVersionRow | undefined;
 }
+
+/** The ids of the tenant's flows of that exact name (flow import, docs/api.md §3.12). */
+export async function findFlowIdsByName(database: Database, tenantId: string, name: string) {
+  const rows = await database.db
+    .selectFrom('flows')
+    .select(['id'])
+    .where('tenant_id', '=', tenantId)
+    .where('name', '=', name)
+    .orderBy('id')
+    .limit(10)
+    .execute();
+  return rows.map((r) => r.id);
+}

@@ -629,3 +629,16 @@ export async function resolveCredentialAuth(
       };
   }
 }
+
+/** The ids of the tenant's endpoints of that exact name (flow import, docs/api.md §3.12). */
+export async function findEndpointIdsByName(database: Database, tenantId: string, name: string) {
+  const rows = await database.db
+    .selectFrom('endpoints')
+    .select(['id'])
+    .where('tenant_id', '=', tenantId)
+    .where('name', '=', name)
+    .orderBy('id')
+    .limit(10)
+    .execute();
+  return rows.map((r) => r.id);
+}
