@@ -1,11 +1,12 @@
 import { lazy, Suspense, useEffect, useMemo, useState } from 'react';
-import { createApi } from './api.ts';
+import { type Api, createApi } from './api.ts';
 import { CredentialsPage } from './credentials/CredentialsPage.tsx';
 import { EndpointsPage } from './endpoints/EndpointsPage.tsx';
 import { FlowsPage } from './flows/FlowsPage.tsx';
 import { Layout } from './Layout.tsx';
 import { MessageDetailPage } from './messages/MessageDetailPage.tsx';
 import { MessagesPage } from './messages/MessagesPage.tsx';
+import { ReplayPage } from './replays/ReplayPage.tsx';
 import { Link, navigate, usePath } from './router.tsx';
 import { RunDetailPage } from './runs/RunDetailPage.tsx';
 import { RunsPage } from './runs/RunsPage.tsx';
@@ -13,11 +14,27 @@ import { SignIn } from './SignIn.tsx';
 import { storedKey, storeKey } from './session.ts';
 import { SettingsPage } from './settings/SettingsPage.tsx';
 import { ToastProvider } from './toasts.tsx';
+import { ComparePage } from './versions/ComparePage.tsx';
 
 /** The canvas (and React Flow with it) loads only when a flow is opened. */
 const FlowEditorPage = lazy(() =>
   import('./canvas/FlowEditorPage.tsx').then((m) => ({ default: m.FlowEditorPage })),
 );
+/** A version drawn read-only: React Flow again. */
+const VersionPage = lazy(() =>
+  import('./versions/VersionPage.tsx').then((m) => ({ default: m.VersionPage })),
+);
+
+/** `/flows/<id>`, `/flows/<id>/versions/compare`, `/flows/<id>/versions/<n>`. */
+function flowRoute(path: string): { flowId: string; view: 'canvas' | 'compare' | number | null } {
+  const [id = '', section, sub, ...rest] = path.slice('/flows/'.length).split('/');
+  const flowId = decodeURIComponent(id);
+  if (section === undefined) return { flowId, view: 'canvas' };
+  if (section !== 'versions' || rest.length > 0) return { flowId, view: null };
+  if (sub === 'compare') return { flowId, view: 'compare' };
+  const n = Number(sub);
+  return { flowId, view: Number.isInteger(n) && n >= 1 ? n : null };
+}
 
 function NotFound({ path }: { path: string }) {
   return (
@@ -30,6 +47,22 @@ function NotFound({ path }: { path: string }) {
         Go to Flows
       </Link>
     </section>
+  );
+}
+
+/** A flow's screens: its canvas, a version of it, two versions compared. */
+function FlowScreens({ api, path }: { api: Api; path: string }) {
+  const { flowId, view } = flowRoute(path);
+  if (view === null) return <NotFound path={path} />;
+  if (view === 'compare') return <ComparePage api={api} flowId={flowId} />;
+  return (
+    <Suspense fallback={<p className="muted">Loading the canvas…</p>}>
+      {view === 'canvas' ? (
+        <FlowEditorPage api={api} flowId={flowId} />
+      ) : (
+        <VersionPage api={api} flowId={flowId} version={view} />
+      )}
+    </Suspense>
   );
 }
 
@@ -67,13 +100,9 @@ export function App() {
           {path === '/flows' || path === '/' ? (
             <FlowsPage api={api} />
           ) : path.startsWith('/flows/') ? (
-            <Suspense fallback={<p className="muted">Loading the canvas…</p>}>
-              <FlowEditorPage
-                key={path}
-                api={api}
-                flowId={decodeURIComponent(path.slice('/flows/'.length))}
-              />
-            </Suspense>
+            <FlowScreens key={path} api={api} path={path} />
+          ) : path.startsWith('/replays/') ? (
+            <ReplayPage key={path} api={api} id={decodeURIComponent(path.slice('/replays/'.length))} />
           ) : path === '/runs' ? (
             <RunsPage api={api} />
           ) : path.startsWith('/runs/') ? (

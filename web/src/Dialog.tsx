@@ -100,3 +100,32 @@ export function DeleteDialog<T extends { id: string; name: string }>(props: {
 }
 
 const capitalized = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+
+/**
+ * A panel over the right edge of the screen, built on <dialog> like Dialog (Escape and × close
+ * it): for lists beside the screen that opened them (a flow's history).
+ */
+export function Drawer(props: { title: string; open: boolean; onClose: () => void; children: ReactNode }) {
+  const ref = useRef<HTMLDialogElement>(null);
+  useEffect(() => {
+    const d = ref.current;
+    if (!d) return;
+    if (props.open && !d.open) d.showModal();
+    if (!props.open && d.open) d.close();
+  }, [props.open]);
+  return (
+    <dialog ref={ref} className="drawer" aria-label={props.title} onClose={props.onClose}>
+      {props.open && (
+        <>
+          <div className="drawer-head">
+            <h2>{props.title}</h2>
+            <button type="button" className="toast-close" aria-label="Close" onClick={props.onClose}>
+              ×
+            </button>
+          </div>
+          <div className="drawer-body">{props.children}</div>
+        </>
+      )}
+    </dialog>
+  );
+}

@@ -10,7 +10,14 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../../test/helpers/app.ts';
 import { eventually } from '../../test/helpers/receiver.ts';
-import { launchChromium, openSignedIn, requireBuiltUi, screenshot, shown } from './helpers/browser.ts';
+import {
+  launchChromium,
+  openSignedIn,
+  requireBuiltUi,
+  saveAndPublish,
+  screenshot,
+  shown,
+} from './helpers/browser.ts';
 
 const TEST_TIMEOUT_MS = 90_000;
 
@@ -55,9 +62,9 @@ describe('Flow canvas in Chromium', () => {
     return page;
   };
 
+  /** Save keeps a draft: publish it too, so the live flow has what the canvas shows. */
   const save = async (page: Page) => {
-    await page.getByRole('button', { name: 'Save', exact: true }).click();
-    await shown(page.getByText('Saved', { exact: true }));
+    await saveAndPublish(page);
   };
   const node = (page: Page, id: string) => page.getByTestId(`node-${id}`);
   const inspector = (page: Page, nodeId: string) =>
@@ -313,6 +320,8 @@ describe('Flow canvas in Chromium', () => {
       await shown(page.getByText('Unsaved changes'));
       await screenshot(page, 'canvas-invalid');
       expect((await getFlow(flow.id)).nodes).toHaveLength(1);
+      // Not kept as a draft either.
+      expect((await t.api('GET', `/api/v1/flows/${flow.id}/draft`)).status).toBe(404);
 
       await panel.getByLabel('Into').fill('vars.result');
       await save(page);
@@ -550,9 +559,10 @@ describe('Flow canvas in Chromium', () => {
       expect(await again.getByLabel('Factor').inputValue()).toBe('2');
       expect(await again.getByLabel('Longest wait (ms)').inputValue()).toBe('600000');
       expect(await again.getByLabel('On error').inputValue()).toBe('branch');
-      // Saved again as loaded, the document is unchanged.
+      // Saved (as a draft) and published again as loaded, the document is unchanged.
       await page.getByRole('button', { name: 'Save', exact: true }).click();
-      await shown(page.getByText('Flow “Stock check” saved'));
+      await shown(page.getByText('Flow “Stock check” saved as a draft'));
+      await saveAndPublish(page);
       const resaved = await getFlow(flow.id);
       expect(resaved.version).toBe(saved.version + 1);
       expect(resaved.nodes).toEqual(saved.nodes);

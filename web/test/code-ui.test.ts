@@ -6,7 +6,14 @@
 import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../../test/helpers/app.ts';
-import { launchChromium, openSignedIn, requireBuiltUi, screenshot, shown } from './helpers/browser.ts';
+import {
+  launchChromium,
+  openSignedIn,
+  requireBuiltUi,
+  saveAndPublish,
+  screenshot,
+  shown,
+} from './helpers/browser.ts';
 
 const TEST_TIMEOUT_MS = 90_000;
 
@@ -81,8 +88,7 @@ describe('Code node panel in Chromium', () => {
       await editor.pressSequentially('}\nreturn { total: items.reduce((s, i) => s + i.price, 0) };');
       expect(await editor.inputValue()).toContain('\n  console.log("items", items.length);');
       await screenshot(page, 'code-panel');
-      await page.getByRole('button', { name: 'Save', exact: true }).click();
-      await shown(page.getByText('Saved', { exact: true }));
+      await saveAndPublish(page);
 
       const res = await fetch(url, {
         method: 'POST',

@@ -8,7 +8,14 @@ import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../../test/helpers/app.ts';
 import { eventually } from '../../test/helpers/receiver.ts';
-import { launchChromium, openSignedIn, requireBuiltUi, screenshot, shown } from './helpers/browser.ts';
+import {
+  launchChromium,
+  openSignedIn,
+  requireBuiltUi,
+  saveAndPublish,
+  screenshot,
+  shown,
+} from './helpers/browser.ts';
 
 const TEST_TIMEOUT_MS = 90_000;
 
@@ -67,8 +74,7 @@ describe('Error flow in Chromium', () => {
         .poll(async () => picker.locator('option').allTextContents())
         .toEqual(['None', `alert on-call (${handler.id})`]);
       await picker.selectOption(handler.id);
-      await page.getByRole('button', { name: 'Save', exact: true }).click();
-      await shown(page.getByText('Saved', { exact: true }));
+      await saveAndPublish(page);
       await screenshot(page, 'error-flow-picker');
       expect((await t.api('GET', `/api/v1/flows/${orders.id}`)).body.settings.error_flow_id).toBe(handler.id);
 
@@ -95,8 +101,7 @@ describe('Error flow in Chromium', () => {
       await shown(page.getByRole('heading', { name: 'Flow settings' }));
       await expect.poll(async () => page.getByLabel('Error flow').inputValue()).toBe(handler.id);
       await page.getByLabel('Error flow').selectOption('');
-      await page.getByRole('button', { name: 'Save', exact: true }).click();
-      await shown(page.getByText('Saved', { exact: true }));
+      await saveAndPublish(page);
       expect((await t.api('GET', `/api/v1/flows/${orders.id}`)).body.settings.error_flow_id).toBeNull();
     },
     TEST_TIMEOUT_MS,

@@ -11,7 +11,14 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../../test/helpers/app.ts';
 import { eventually } from '../../test/helpers/receiver.ts';
-import { launchChromium, openSignedIn, requireBuiltUi, screenshot, shown } from './helpers/browser.ts';
+import {
+  launchChromium,
+  openSignedIn,
+  requireBuiltUi,
+  saveAndPublish,
+  screenshot,
+  shown,
+} from './helpers/browser.ts';
 
 const TEST_TIMEOUT_MS = 120_000;
 
@@ -86,9 +93,9 @@ describe('Loop node on the canvas and the run page in Chromium', () => {
     await shown(page.getByRole('button', { name: 'Save', exact: true }));
     return page;
   };
+  /** Save keeps a draft: publish it too, so the live flow has what the canvas shows. */
   const save = async (page: Page) => {
-    await page.getByRole('button', { name: 'Save', exact: true }).click();
-    await shown(page.getByText('Saved', { exact: true }));
+    await saveAndPublish(page);
   };
   const node = (page: Page, id: string) => page.getByTestId(`node-${id}`);
   const inspector = (page: Page, nodeId: string) =>

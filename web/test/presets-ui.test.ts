@@ -11,7 +11,14 @@ import twilio from 'twilio';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../../test/helpers/app.ts';
 import { eventually } from '../../test/helpers/receiver.ts';
-import { launchChromium, openSignedIn, requireBuiltUi, screenshot, shown } from './helpers/browser.ts';
+import {
+  launchChromium,
+  openSignedIn,
+  requireBuiltUi,
+  saveAndPublish,
+  screenshot,
+  shown,
+} from './helpers/browser.ts';
 
 const TEST_TIMEOUT_MS = 90_000;
 
@@ -57,9 +64,9 @@ describe('Provider presets in the webhook panel, in Chromium', () => {
     return { page, panel, flow, url: flow.webhooks[0]?.url as string };
   };
 
+  /** Save keeps a draft: publish it too, so the live flow has what the canvas shows. */
   const save = async (page: Page) => {
-    await page.getByRole('button', { name: 'Save', exact: true }).click();
-    await shown(page.getByText('Saved', { exact: true }));
+    await saveAndPublish(page);
   };
 
   const runsOf = async (flowId: string) =>

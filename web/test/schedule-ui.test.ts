@@ -8,7 +8,14 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../../test/helpers/app.ts';
 import { eventually } from '../../test/helpers/receiver.ts';
-import { launchChromium, openSignedIn, requireBuiltUi, screenshot, shown } from './helpers/browser.ts';
+import {
+  launchChromium,
+  openSignedIn,
+  requireBuiltUi,
+  saveAndPublish,
+  screenshot,
+  shown,
+} from './helpers/browser.ts';
 
 const FIVE_MIN = 300_000;
 const BASE = Math.ceil(Date.now() / FIVE_MIN) * FIVE_MIN + 3_600_000;
@@ -111,8 +118,7 @@ describe('Schedule trigger on the canvas and the run page in Chromium', () => {
       10_000,
       'the edge drawn',
     );
-    await page.getByRole('button', { name: 'Save', exact: true }).click();
-    await shown(page.getByText('Saved', { exact: true }));
+    await saveAndPublish(page);
     const saved = (await t.api('GET', `/api/v1/flows/${flowId}`)).body;
     expect(saved.nodes.find((n: { id: string }) => n.id === 'schedule_1')).toMatchObject({
       type: 'schedule',

@@ -7,7 +7,14 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../../test/helpers/app.ts';
 import { eventually } from '../../test/helpers/receiver.ts';
-import { launchChromium, openSignedIn, requireBuiltUi, screenshot, shown } from './helpers/browser.ts';
+import {
+  launchChromium,
+  openSignedIn,
+  requireBuiltUi,
+  saveAndPublish,
+  screenshot,
+  shown,
+} from './helpers/browser.ts';
 
 describe('Sub-flows on the canvas and the run page in Chromium', () => {
   let t: TestApp;
@@ -82,8 +89,7 @@ describe('Sub-flows on the canvas and the run page in Chromium', () => {
       expect.arrayContaining(['Choose a flow…', 'Reserve stock', 'Order']),
     );
     await flowSelect.selectOption({ label: 'Reserve stock' });
-    await page.getByRole('button', { name: 'Save', exact: true }).click();
-    await shown(page.getByText('Saved', { exact: true }));
+    await saveAndPublish(page);
     const saved = (await t.api('GET', `/api/v1/flows/${draft.body.id}`)).body;
     expect(saved.nodes[1]).toMatchObject({ type: 'subflow', config: { flow_id: child.body.id, wait: true } });
 

@@ -8,7 +8,14 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../../test/helpers/app.ts';
 import { eventually } from '../../test/helpers/receiver.ts';
-import { launchChromium, openSignedIn, requireBuiltUi, screenshot, shown } from './helpers/browser.ts';
+import {
+  launchChromium,
+  openSignedIn,
+  requireBuiltUi,
+  saveAndPublish,
+  screenshot,
+  shown,
+} from './helpers/browser.ts';
 
 describe('Wait node on the canvas and the run page in Chromium', () => {
   let t: TestApp;
@@ -96,8 +103,7 @@ describe('Wait node on the canvas and the run page in Chromium', () => {
       'three edges',
     );
     await screenshot(page, 'wait-canvas');
-    await page.getByRole('button', { name: 'Save', exact: true }).click();
-    await shown(page.getByText('Saved', { exact: true }));
+    await saveAndPublish(page);
     const saved = (await t.api('GET', `/api/v1/flows/${flow.id}`)).body;
     expect(saved.edges).toEqual(
       expect.arrayContaining([

@@ -2,13 +2,17 @@
  * The flow canvas (`/flows/<id>`): components dragged in from the side panel or picked with the
  * plus button, nodes labelled by their ids, edges drawn by dragging from handle to handle, a panel
  * for the selected node (or the flow's settings), and Save — the API's validation errors are
- * shown on the nodes they name. A container (`loop`) is a group with its body steps inside it:
+ * shown on the nodes they name. Save keeps a draft beside the live flow (docs/api.md §3.12):
+ * opening a flow with a draft shows the draft; Publish makes it the next version, Discard draft
+ * drops it; History lists the versions, Replay runs stored traffic against the draft or a version.
+ * Enabling or disabling the flow changes the live flow at once. A container (`loop`) is a group with its body steps inside it:
  * components dropped onto it, picked with its own +, or picked while one of its steps is selected
  * go into its body; edges connect steps of one body (or of the flow) only. What the node types
  * are — palette, nodes, panels — comes from the node catalog, `GET /api/v1/node-types`.
  */
 import '@xyflow/react/dist/style.css';
 import './canvas.css';
+import '../versions/versions.css';
 import {
   addEdge,
   Background,
@@ -23,8 +27,11 @@ import {
 } from '@xyflow/react';
 import { type DragEvent, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { type Api, ApiError, errorText, type Page } from '../api.ts';
-import { Link, useLeaveGuard } from '../router.tsx';
+import { ReplayDialog } from '../replays/ReplayDialog.tsx';
+import { Link, navigate, useLeaveGuard } from '../router.tsx';
 import { useToast } from '../toasts.tsx';
+import { HistoryDrawer } from '../versions/HistoryDrawer.tsx';
+import { type Draft, getDraft } from '../versions/model.ts';
 import { ComponentPicker, ComponentsPanel, DRAG_TYPE } from './ComponentPicker.tsx';
 import { ADD_TO_BODY_LABEL, ContainerActionsProvider, ContainerNode } from './ContainerNode.tsx';
 import {
@@ -38,6 +45,7 @@ import {
   outputNames,
   sourceHandleOf,
 } from './catalog.ts';
+import { DiscardDraftDialog, DraftBar, PublishDialog } from './DraftControls.tsx';
 import {
   absolutePosition,
   allDocNodes,
@@ -45,6 +53,7 @@ import {
   type CanvasNode,
   CONTAINER_FRAME,
   type Config,
+  type DocNode,
   edgeId,
   edgeLabel,
   edgeLook,
@@ -102,15 +111,33 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
   const [saving, setSaving] = useState(false);
   const [problems, setProblems] = useState<FlowProblem[]>([]);
   const [selectedId, setSelectedId] = useState<string | null>(null);
+  const selectedRef = useRef(selectedId);
+  selectedRef.current = selectedId;
+  // How many documents were put on the canvas: the inspector is drawn afresh for each.
+  const [loads, setLoads] = useState(0);
   const [pickerOpen, setPickerOpen] = useState(false);
   // The container whose body the picker adds to (its + or its panel's button), else null: the flow.
   const [pickerInto, setPickerInto] = useState<string | null>(null);
-  const [catalog, setCatalog] = useState<Catalog>({ credentials: [], endpoints: [], flows: [], eventTypes: [] });
+  const [catalog, setCatalog] = useState<Catalog>({
+    credentials: [],
+    endpoints: [],
+    flows: [],
+    eventTypes: [],
+  });
   const [presets, setPresets] = useState<PresetInfo[]>([]);
   // The node types; the canvas is drawn once they are here (a flow is only read with them).
   const [nodeTypes, setNodeTypes] = useState<NodeCatalog | null>(null);
   const [nodeTypesError, setNodeTypesError] = useState<string | null>(null);
-  const [fetched, setFetched] = useState<FlowDoc | null>(null);
+  // The live flow and its draft (null: none) as read, until they are on the canvas.
+  const [fetched, setFetched] = useState<{ live: FlowDoc; draft: Draft | null } | null>(null);
+  // The draft the canvas shows (null: the canvas shows the live version).
+  const [draft, setDraft] = useState<Draft | null>(null);
+  const [publishOpen, setPublishOpen] = useState(false);
+  const [publishing, setPublishing] = useState(false);
+  const [discardOpen, setDiscardOpen] = useState(false);
+  const [discarding, setDiscarding] = useState(false);
+  const [historyOpen, setHistoryOpen] = useState(false);
+  const [replayOpen, setReplayOpen] = useState(false);
   // Run now: its dialog, and the run it started last (linked in the header).
   const [runOpen, setRunOpen] = useState(false);
   const [startedRun, setStartedRun] = useState<string | null>(null);
@@ -118,7 +145,10 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
 
   const load = useCallback(async () => {
     try {
-      setFetched(await api<FlowDoc>('GET', `/flows/${encodeURIComponent(flowId)}`));
+      const live = await api<FlowDoc>('GET', `/flows/${encodeURIComponent(flowId)}`);
+      // `draft_revision` null: no draft, nothing to ask for.
+      const d = live.draft_revision === null ? null : await getDraft(api, flowId);
+      setFetched({ live, draft: d });
       setLoadError(null);
     } catch (err) {
       setLoadError(errorText(err));
@@ -130,17 +160,26 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
   }, [load]);
 
   // The flow as loaded, onto the canvas as soon as the node types are known too.
+  // The draft when there is one, else the live version; `enabled` is always the live flow's.
   useEffect(() => {
     if (!fetched || !nodeTypes) return;
-    const c = toCanvas(fetched, nodeTypes);
-    setFlow(fetched);
-    setNodes(c.nodes);
+    const { live, draft: d } = fetched;
+    const doc = d ?? live;
+    const c = toCanvas({ nodes: withUrls(doc.nodes, live, d), edges: doc.edges }, nodeTypes);
+    setFlow(live);
+    setDraft(d);
     setEdges(c.edges);
-    setName(fetched.name);
-    setEnabled(fetched.enabled);
-    setSettings(fetched.settings);
+    setName(doc.name);
+    setEnabled(live.enabled);
+    setSettings(doc.settings);
     setDirty(false);
     setProblems([]);
+    // The selected node stays selected when the new document has it; its panel is drawn afresh
+    // (a panel keeps what was typed into it).
+    const keep = c.nodes.some((n) => n.id === selectedRef.current) ? selectedRef.current : null;
+    setNodes(c.nodes.map((n) => (n.id === keep ? { ...n, selected: true } : n)));
+    setSelectedId(keep);
+    setLoads((n) => n + 1);
     setFetched(null);
   }, [fetched, nodeTypes, setNodes, setEdges]);
 
@@ -434,20 +473,21 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
     setDirty(true);
   };
 
-  const save = async () => {
-    if (!settings) return;
+  /** Saves the canvas as the draft (the live flow is not changed); false when it was refused. */
+  const save = async (): Promise<boolean> => {
+    if (!settings || !flow) return false;
     setSaving(true);
     try {
       const doc = fromCanvas(nodes, edges);
-      const saved = await api<FlowDoc>('PUT', `/flows/${encodeURIComponent(flowId)}`, {
+      const saved = await api<Draft>('PUT', `/flows/${encodeURIComponent(flowId)}/draft`, {
         name,
         enabled,
         settings,
         ...doc,
       });
-      setFlow(saved);
+      setDraft(saved);
       setName(saved.name);
-      const urls = new Map(saved.webhooks.map((w) => [w.node_id, w.url]));
+      const urls = new Map(withUrls(saved.nodes, flow, saved).map((n) => [n.id, n.url]));
       const stored = allDocNodes(saved.nodes, nodeTypes ?? nodeCatalog([]));
       // As the API stored them: config and retry with their defaults filled in (a container's body
       // stays the canvas's own nodes).
@@ -474,14 +514,67 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
       );
       setProblems([]);
       setDirty(false);
-      toast.success(`Flow “${saved.name}” saved`);
+      toast.success(`Flow “${saved.name}” saved as a draft`);
+      return true;
     } catch (err) {
       const list =
         err instanceof ApiError && Array.isArray(err.body.errors) ? (err.body.errors as FlowProblem[]) : [];
       showProblems(list);
       toast.error(`Not saved: ${errorText(err)}`);
+      return false;
     } finally {
       setSaving(false);
+    }
+  };
+
+  /** Publishes the draft (saving unsaved changes into it first); the canvas then shows the live flow. */
+  const publish = async (note: string) => {
+    setPublishing(true);
+    try {
+      if (dirty && !(await save())) return;
+      const published = await api<{ version?: number }>(
+        'POST',
+        `/flows/${encodeURIComponent(flowId)}/draft/publish`,
+        note ? { note } : {},
+      );
+      setPublishOpen(false);
+      toast.success(`Published as version ${published.version ?? '?'}`);
+      await load();
+    } catch (err) {
+      const list =
+        err instanceof ApiError && Array.isArray(err.body.errors) ? (err.body.errors as FlowProblem[]) : [];
+      if (list.length) showProblems(list);
+      toast.error(`Not published: ${errorText(err)}`);
+    } finally {
+      setPublishing(false);
+    }
+  };
+
+  const discard = async () => {
+    setDiscarding(true);
+    try {
+      await api('DELETE', `/flows/${encodeURIComponent(flowId)}/draft`);
+      setDiscardOpen(false);
+      toast.success('Draft discarded: the canvas shows the live version');
+      await load();
+    } catch (err) {
+      toast.error(`Could not discard the draft: ${errorText(err)}`);
+    } finally {
+      setDiscarding(false);
+    }
+  };
+
+  /** Enabling or disabling is a change of the live flow, at once (not kept in the draft). */
+  const changeEnabled = async (v: boolean) => {
+    setEnabled(v);
+    try {
+      const updated = await api<FlowDoc>('PATCH', `/flows/${encodeURIComponent(flowId)}`, { enabled: v });
+      setFlow((f) => (f ? { ...f, enabled: updated.enabled, version: updated.version } : f));
+      setEnabled(updated.enabled);
+      toast.success(`“${updated.name}” ${updated.enabled ? 'enabled' : 'disabled'}`);
+    } catch (err) {
+      setEnabled(!v);
+      toast.error(`Could not ${v ? 'enable' : 'disable'} the flow: ${errorText(err)}`);
     }
   };
 
@@ -547,11 +640,35 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
             <button type="button" className="button" onClick={() => setRunOpen(true)}>
               Run
             </button>
+            <button type="button" className="button" onClick={() => setHistoryOpen(true)}>
+              History
+            </button>
+            <button type="button" className="button" onClick={() => setReplayOpen(true)}>
+              Replay
+            </button>
+            {draft && (
+              <button
+                type="button"
+                className="button button-danger-quiet"
+                onClick={() => setDiscardOpen(true)}
+              >
+                Discard draft
+              </button>
+            )}
+            <button
+              type="button"
+              className="button"
+              onClick={() => setPublishOpen(true)}
+              disabled={(!draft && !dirty) || publishing}
+            >
+              Publish
+            </button>
             <button type="button" className="button button-primary" onClick={save} disabled={saving}>
               {saving ? 'Saving…' : 'Save'}
             </button>
           </div>
         </header>
+        <DraftBar draft={draft} liveVersion={flow.version} />
         {flowProblems.length > 0 && <Problems problems={flowProblems} />}
         <div className="editor-body">
           <ComponentsPanel onPick={(t) => addNode(t)} />
@@ -606,7 +723,7 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
           </ContainerActionsProvider>
           <aside className="inspector" aria-label={selected ? `Settings of ${selected.id}` : 'Flow settings'}>
             {selected ? (
-              <div key={selected.id}>
+              <div key={`${selected.id}:${loads}`}>
                 <div className="inspector-head">
                   <div>
                     <h2 className="mono">{selected.id}</h2>
@@ -679,6 +796,7 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
               </div>
             ) : (
               <FlowSettingsPanel
+                key={loads}
                 api={api}
                 flowId={flowId}
                 name={name}
@@ -688,10 +806,7 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
                   setName(v);
                   setDirty(true);
                 }}
-                onEnabled={(v) => {
-                  setEnabled(v);
-                  setDirty(true);
-                }}
+                onEnabled={changeEnabled}
                 onSettings={(s) => {
                   setSettings(s);
                   setDirty(true);
@@ -705,14 +820,56 @@ function Editor({ api, flowId }: { api: Api; flowId: string }) {
           flowId={flow.id}
           open={runOpen}
           triggers={runTriggers}
-          dirty={dirty}
-          saving={saving}
-          onSave={save}
+          notLive={dirty ? 'unsaved' : draft ? 'draft' : null}
+          liveVersion={flow.version}
           onClose={() => setRunOpen(false)}
           onStarted={(runId) => {
             setRunOpen(false);
             setStartedRun(runId);
             toast.success(`Run ${runId} started`);
+          }}
+        />
+        <PublishDialog
+          open={publishOpen}
+          draft={draft}
+          dirty={dirty}
+          busy={publishing || saving}
+          onClose={() => setPublishOpen(false)}
+          onPublish={publish}
+        />
+        <DiscardDraftDialog
+          open={discardOpen}
+          liveVersion={flow.version}
+          busy={discarding}
+          onClose={() => setDiscardOpen(false)}
+          onDiscard={discard}
+        />
+        <HistoryDrawer
+          api={api}
+          flowId={flow.id}
+          open={historyOpen}
+          onClose={() => setHistoryOpen(false)}
+          liveVersion={flow.version ?? 0}
+          draft={draft}
+          dirty={dirty}
+          onRestored={() => {
+            setHistoryOpen(false);
+            load();
+          }}
+        />
+        <ReplayDialog
+          api={api}
+          flowId={flow.id}
+          open={replayOpen}
+          liveVersion={flow.version ?? 0}
+          draft={draft}
+          dirty={dirty}
+          saving={saving}
+          onSave={save}
+          onClose={() => setReplayOpen(false)}
+          onStarted={(id) => {
+            setReplayOpen(false);
+            navigate(`/replays/${encodeURIComponent(id)}`);
           }}
         />
         <ComponentPicker
@@ -746,6 +903,16 @@ function BodySection({ steps, onAdd }: { steps: number; onAdd: () => void }) {
       </button>
     </section>
   );
+}
+
+/**
+ * The document's nodes with the URL each webhook answers at: the live flow's (a webhook node only
+ * the draft has has none until it is published), or the draft's own where its answer names one.
+ */
+function withUrls(nodes: DocNode[], live: FlowDoc, draft: Draft | null): DocNode[] {
+  const urls = new Map(live.webhooks.map((w) => [w.node_id, w.url]));
+  for (const w of draft?.webhooks ?? []) urls.set(w.node_id, w.url);
+  return nodes.map((n) => (urls.has(n.id) ? { ...n, url: urls.get(n.id) } : n));
 }
 
 function onDragOver(e: DragEvent) {

@@ -2,7 +2,8 @@
  * The canvas's **Run** (docs/api.md §3.1 `POST /flows/:id/run`): a JSON editor for the request a
  * trigger should have received, prefilled from the trigger's captured sample or the last run it
  * started (else an empty POST), and a picker when the flow has several triggers. It runs the
- * saved version of the flow; with unsaved changes it says so and offers to save first. Invalid
+ * live version of the flow; with unsaved changes or a draft it says so (the draft's test URL runs
+ * the draft). Invalid
  * JSON is shown and disables Run; the API's refusal (a missing parameter, say) is shown here.
  */
 import { useEffect, useId, useState } from 'react';
@@ -30,9 +31,9 @@ export function RunNowDialog(props: {
   open: boolean;
   /** The saved flow's triggers, in document order (the first is the default). */
   triggers: RunTrigger[];
-  dirty: boolean;
-  saving: boolean;
-  onSave: () => void;
+  /** What the canvas shows that Run does not run: unsaved changes, or a draft. */
+  notLive: 'unsaved' | 'draft' | null;
+  liveVersion?: number;
   onClose: () => void;
   onStarted: (runId: string) => void;
 }) {
@@ -109,7 +110,7 @@ export function RunNowDialog(props: {
       onClose={props.onClose}
       onSubmit={run}
       submitLabel={busy ? 'Starting…' : 'Run'}
-      busy={busy || loading || !parsed || !trigger || props.saving}
+      busy={busy || loading || !parsed || !trigger}
     >
       <div className="run-now">
         {triggers.length === 0 ? (
@@ -120,17 +121,11 @@ export function RunNowDialog(props: {
               Starts a run as if <code>{trigger?.id}</code> had received this request. The API key you signed
               in with stands in for the webhook's authentication.
             </p>
-            {props.dirty && (
+            {props.notLive && (
               <p className="notice" role="note">
-                This flow has unsaved changes: Run uses the <strong>saved</strong> version.{' '}
-                <button
-                  type="button"
-                  className="button button-small"
-                  onClick={props.onSave}
-                  disabled={props.saving}
-                >
-                  {props.saving ? 'Saving…' : 'Save first'}
-                </button>
+                This flow has {props.notLive === 'unsaved' ? 'unsaved changes' : 'a draft'}: Run uses the{' '}
+                <strong>live</strong> version{props.liveVersion ? ` (version ${props.liveVersion})` : ''}. To
+                try the draft, save it and call its test URL.
               </p>
             )}
             {triggers.length > 1 && (

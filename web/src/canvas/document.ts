@@ -45,6 +45,10 @@ export type FlowDoc = {
   edges: DocEdge[];
   settings: FlowSettings;
   webhooks: { node_id: string; url: string }[];
+  /** The version serving traffic (docs/api.md §3.11). */
+  version?: number;
+  /** The current draft's revision, null: no draft (§3.12). */
+  draft_revision?: number | null;
   updated_at: string;
 };
 

@@ -15,7 +15,7 @@ import { formatClock, formatDuration, formatTimeExact } from '../format.ts';
 import { Link, navigate } from '../router.tsx';
 import { useToast } from '../toasts.tsx';
 import { createNameCache, isActive, type LoopIteration, type NodeRecord, type Run } from './model.ts';
-import { JsonBlock, StatusBadge, useNames } from './parts.tsx';
+import { JsonBlock, RunModeBadge, StatusBadge, useNames } from './parts.tsx';
 import { RunDeliveries } from './RunDeliveries.tsx';
 
 const POLL_MS = 1000;
@@ -103,6 +103,7 @@ export function RunDetailPage({ api, id }: { api: Api; id: string }) {
         <div>
           <h1 id="run-title">
             Run <code className="run-title-id">{id}</code>
+            {current && <RunModeBadge run={current} />}
           </h1>
           {current && (
             <p className="muted">
@@ -170,6 +171,36 @@ export function RunDetailPage({ api, id }: { api: Api; id: string }) {
                 <dt>Duration</dt>
                 <dd>{span(current.started_at ?? current.created_at, current.finished_at) ?? '—'}</dd>
               </div>
+              {(current.flow_version != null || current.draft_revision != null) && (
+                <div>
+                  <dt>Version</dt>
+                  <dd>
+                    {current.flow_version != null
+                      ? `version ${current.flow_version}`
+                      : `draft rev ${current.draft_revision}`}
+                  </dd>
+                </div>
+              )}
+              {current.replay_id && (
+                <div>
+                  <dt>Replay</dt>
+                  <dd>
+                    <Link to={`/replays/${encodeURIComponent(current.replay_id)}`} className="run-link">
+                      <code>{current.replay_id}</code>
+                    </Link>
+                  </dd>
+                </div>
+              )}
+              {current.replay_of && (
+                <div>
+                  <dt>Replay of</dt>
+                  <dd>
+                    <Link to={`/runs/${encodeURIComponent(current.replay_of)}`} className="run-link">
+                      <code>{current.replay_of}</code>
+                    </Link>
+                  </dd>
+                </div>
+              )}
               {current.rerun_of && (
                 <div>
                   <dt>Rerun of</dt>

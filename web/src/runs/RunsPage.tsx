@@ -1,6 +1,7 @@
 /**
  * Runs: every run of the tenant, newest first, narrowed by status and (from a link such as
- * `/runs?flow_id=flw_…`) by flow. The filters live in the page URL, so a filtered list can be
+ * `/runs?flow_id=flw_…`) by flow; "Test runs" lists the runs of test URLs instead (the list
+ * leaves test and replay runs out). The filters live in the page URL, so a filtered list can be
  * shared and comes back after a look at a run.
  */
 import './runs.css';
@@ -9,11 +10,11 @@ import { type Api, errorText, type Page } from '../api.ts';
 import { formatDuration, formatTime } from '../format.ts';
 import { Link } from '../router.tsx';
 import { createNameCache, isActive, RUN_STATUSES, type RunStatus, type RunSummary } from './model.ts';
-import { StatusBadge, useNames } from './parts.tsx';
+import { RunModeBadge, StatusBadge, useNames } from './parts.tsx';
 
 const PAGE_SIZE = 50;
 
-type Filters = { status: RunStatus | ''; flowId: string };
+type Filters = { status: RunStatus | ''; flowId: string; test: boolean };
 
 function filtersFromUrl(): Filters {
   const q = new URLSearchParams(location.search);
@@ -21,6 +22,7 @@ function filtersFromUrl(): Filters {
   return {
     status: (RUN_STATUSES as readonly string[]).includes(status) ? (status as RunStatus) : '',
     flowId: q.get('flow_id')?.trim() ?? '',
+    test: q.get('test') === 'true',
   };
 }
 
@@ -28,6 +30,7 @@ function urlOf(f: Filters): string {
   const q = new URLSearchParams();
   if (f.flowId) q.set('flow_id', f.flowId);
   if (f.status) q.set('status', f.status);
+  if (f.test) q.set('test', 'true');
   const s = q.toString();
   return s ? `/runs?${s}` : '/runs';
 }
@@ -62,6 +65,7 @@ export function RunsPage({ api }: { api: Api }) {
       const params = new URLSearchParams({ limit: String(PAGE_SIZE) });
       if (f.status) params.set('status', f.status);
       if (f.flowId) params.set('flow_id', f.flowId);
+      if (f.test) params.set('test', 'true');
       if (cursor) params.set('cursor', cursor);
       if (!quiet) setLoading(true);
       try {
@@ -139,6 +143,14 @@ export function RunsPage({ api }: { api: Api }) {
             ))}
           </select>
         </label>
+        <label className="field field-inline runs-filter">
+          <input
+            type="checkbox"
+            checked={filters.test}
+            onChange={(e) => change({ ...filters, test: e.target.checked })}
+          />
+          <span>Test runs</span>
+        </label>
         {filteredFlow !== null && (
           <span className="filter-chip">
             Flow: <strong>{filteredFlow}</strong>
@@ -167,14 +179,19 @@ export function RunsPage({ api }: { api: Api }) {
 
       {runs !== null && runs.length === 0 && (
         <div className="empty">
-          {filters.status || filters.flowId ? (
+          {filters.status || filters.flowId || filters.test ? (
             <>
               <h2>No runs match these filters</h2>
               <p className="muted">
-                {filters.status ? `No ${filters.status} run` : 'No run'}
+                {filters.status ? `No ${filters.status}` : 'No'}
+                {filters.test ? ' test run' : ' run'}
                 {filteredFlow !== null ? ` of “${filteredFlow}”` : ''} yet.
               </p>
-              <button type="button" className="button" onClick={() => change({ status: '', flowId: '' })}>
+              <button
+                type="button"
+                className="button"
+                onClick={() => change({ status: '', flowId: '', test: false })}
+              >
                 Show all runs
               </button>
             </>
@@ -218,6 +235,7 @@ export function RunsPage({ api }: { api: Api }) {
                           manual
                         </span>
                       )}
+                      <RunModeBadge run={r} />
                     </td>
                     <td className="cell-name">
                       {name ? (

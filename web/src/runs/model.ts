@@ -21,6 +21,15 @@ export type RunSummary = {
   method: string | null;
   /** Started with Run now (`POST /flows/:id/run`), not by a request to the trigger. */
   manual?: boolean;
+  /** Started by a test URL (docs/api.md §3.13): side effects held back. */
+  test?: boolean;
+  /** Run by a shadow replay (§3.14), `replay_id`; `replay_of` the run whose request it ran again. */
+  replay?: boolean;
+  replay_id?: string | null;
+  replay_of?: string | null;
+  /** The version it ran, or null with `draft_revision`: a revision of the draft. */
+  flow_version?: number | null;
+  draft_revision?: number | null;
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
@@ -84,7 +93,13 @@ export type Run = RunSummary & {
   /** A run started by a subflow node: the run that started it. */
   parent_run_id?: string | null;
   /** The runs this run's subflow nodes started. */
-  children?: { id: string; flow_id: string; status: RunStatus; created_at: string; finished_at: string | null }[];
+  children?: {
+    id: string;
+    flow_id: string;
+    status: RunStatus;
+    created_at: string;
+    finished_at: string | null;
+  }[];
 };
 
 export const isActive = (status: RunStatus) => status === 'queued' || status === 'running';

@@ -6,6 +6,26 @@ export function StatusBadge({ status }: { status: string }) {
   return <span className={`badge badge-${status}`}>{status}</span>;
 }
 
+/** "test" or "replay" beside a run that did not serve real traffic (its side effects held back). */
+export function RunModeBadge({ run }: { run: { test?: boolean; replay?: boolean } }) {
+  if (run.replay)
+    return (
+      <span className="badge run-mode" title="Run by a shadow replay: nothing it did left Hookflow">
+        replay
+      </span>
+    );
+  if (run.test)
+    return (
+      <span
+        className="badge run-mode"
+        title="Run by the test URL: its events are not delivered, no e-mail is sent"
+      >
+        test
+      </span>
+    );
+  return null;
+}
+
 /** A value as the API stored it: text as is, anything else as indented JSON. */
 export function JsonBlock(props: { value: unknown; label: string; empty?: string }) {
   const { value } = props;

@@ -97,3 +97,18 @@ export async function openSignedIn(
   await shown(page.getByRole('heading', { name: section, level: 1, exact: true }));
   return { context, page, errors };
 }
+
+/**
+ * On the canvas: Save (which keeps a draft), then Publish it (no note), so the live flow has what
+ * the canvas shows. Returns the version it was published as.
+ */
+export async function saveAndPublish(page: Page): Promise<number> {
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await shown(page.getByTestId('version-state').getByText(/^Draft \(unpublished changes\)/));
+  await shown(page.getByText('Saved', { exact: true }));
+  await page.locator('.editor-actions').getByRole('button', { name: 'Publish', exact: true }).click();
+  const dialog = await shown(page.getByRole('dialog', { name: 'Publish the draft' }));
+  await dialog.getByRole('button', { name: 'Publish', exact: true }).click();
+  const state = await shown(page.getByTestId('version-state').getByText(/^Live: version \d+$/));
+  return Number((await state.textContent())?.replace(/\D+/g, ''));
+}
