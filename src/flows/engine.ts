@@ -96,6 +96,8 @@ export type RunState = {
   response: RunResponse | null;
   /** A test or replay run (docs/api.md §3.13–§3.14): its side effects are held back. */
   mode?: 'test' | 'replay' | null;
+  /** A replay run: its replay and the original run it runs again (its children inherit both). */
+  replay?: { id: string | null; of: string | null };
 };
 
 export type FlowForRun = {

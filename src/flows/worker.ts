@@ -158,11 +158,6 @@ export class RunWorker {
   private readonly held = new Map<string, number>();
   /** The last claim left due runs behind because of fairness or a concurrency limit. */
   private claimHeldBack = false;
-  /** Runs in process that are test or replay runs: what their writes carry to their children. */
-  private readonly runMeta = new Map<
-    string,
-    { mode: 'test' | 'replay' | null; replayId: string | null; replayOf: string | null }
-  >();
 
   constructor(private readonly opts: RunWorkerOptions) {
     this.workerId = opts.workerId ?? `${hostname()}:${process.pid}:${newId('wrk').slice(-6)}`;
@@ -399,31 +394,13 @@ export class RunWorker {
       waitResponse: run.wait_response,
       response: (run.response as RunResponse | null) ?? null,
       mode: run.mode ?? null,
+      ...(run.mode === 'replay' ? { replay: { id: run.replay_id ?? null, of: run.replay_of ?? null } } : {}),
     };
-    const replay = run.mode === 'replay' ? { id: run.replay_id ?? null, of: run.replay_of ?? null } : null;
     // A run's first write carries webhook.received and run.started (exactly once: same transaction).
     const firstEvents: ProgressEvent[] = [];
     if (state.nodes.length === 0)
       for (const e of startEvents(state, this.now()))
         if (await this.subscriptions.wants(state.tenantId, e.eventType)) firstEvents.push(e);
-    this.runMeta.set(state.id, {
-      mode: state.mode ?? null,
-      replayId: replay?.id ?? null,
-      replayOf: replay?.of ?? null,
-    });
-    try {
-      await this.execute(run, state, flow, firstEvents);
-    } finally {
-      this.runMeta.delete(state.id);
-    }
-  }
-
-  private async execute(
-    run: ClaimedRun,
-    state: RunState,
-    flow: FlowForRun | null,
-    firstEvents: ProgressEvent[],
-  ): Promise<void> {
     if (!flow) {
       await this.finish(
         state,
@@ -451,7 +428,9 @@ export class RunWorker {
     if (state.mode === 'replay')
       // Answered from what the original run (and its sub-flow runs) recorded; nothing goes out.
       effects = replayEffects(effects, {
-        nodes: run.replay_of ? await recordedNodes(this.opts.database, state.tenantId, run.replay_of) : [],
+        nodes: state.replay?.of
+          ? await recordedNodes(this.opts.database, state.tenantId, state.replay.of)
+          : [],
       });
     const outcome = await advanceRun(flow, state, effects);
     if (outcome.kind !== 'finished') return;
@@ -498,7 +477,7 @@ export class RunWorker {
       checkpoint: (state, { events, children, sleepUntilMs }) =>
         this.write(
           {
-            ...this.progressOf(state),
+            ...progressOf(state),
             flowVersion,
             children,
             status: 'running',
@@ -565,7 +544,7 @@ export class RunWorker {
     const errorRun = status === 'failed' ? errorRunOf(state, flow, error, finishedAt) : undefined;
     const written = await this.write(
       {
-        ...this.progressOf(state),
+        ...progressOf(state),
         flowVersion: flow?.draftRevision === undefined ? flow?.version : undefined,
         status,
         error,
@@ -605,17 +584,8 @@ export class RunWorker {
       startedAt: new Date(state.startedAtMs),
       finishedAt,
       mode: state.mode ?? null,
-      replayId: this.runMeta.get(state.id)?.replayId ?? null,
+      replayId: state.replay?.id ?? null,
     });
-  }
-
-  /** What a write carries of a run: its progress, and (a test or replay run) its mode for its children. */
-  private progressOf(state: RunState) {
-    const meta = this.runMeta.get(state.id);
-    return {
-      ...progressOf(state),
-      ...(meta?.mode ? { mode: meta.mode, replayId: meta.replayId, replayOf: meta.replayOf } : {}),
-    };
   }
 
   /** The events of a test or replay run are recorded, never delivered (docs/api.md §3.13). */
@@ -673,9 +643,13 @@ export class RunWorker {
   }
 }
 
+/** What a write carries of a run: its progress, and a test or replay run's mode for its children. */
 function progressOf(
   state: RunState,
-): Pick<RunProgress, 'tenantId' | 'id' | 'nodes' | 'vars' | 'flowKey' | 'response'> {
+): Pick<
+  RunProgress,
+  'tenantId' | 'id' | 'nodes' | 'vars' | 'flowKey' | 'response' | 'mode' | 'replayId' | 'replayOf'
+> {
   return {
     tenantId: state.tenantId,
     id: state.id,
@@ -683,6 +657,9 @@ function progressOf(
     vars: state.vars,
     flowKey: state.flowKey,
     response: state.response,
+    ...(state.mode
+      ? { mode: state.mode, replayId: state.replay?.id ?? null, replayOf: state.replay?.of ?? null }
+      : {}),
   };
 }
 
