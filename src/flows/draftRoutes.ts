@@ -10,8 +10,8 @@ import { type ApiDocs, principal, validate } from '../api/http.ts';
 import { type FlowNode, webhookNodes, webhookUrl } from '../core/flowDocument.ts';
 import type { Database } from '../db/connect.ts';
 import { type DraftRow, discardDraft, getDraft, saveDraft } from './draftStore.ts';
-import { flowView, validateDocument } from './routes.ts';
-import { getFlow, replaceFlow } from './store.ts';
+import { flowView, saveAsNextVersion, validateDocument } from './routes.ts';
+import { getFlow } from './store.ts';
 
 const publishBody = z
   .object({ note: z.string().max(500).optional() })
@@ -104,29 +104,14 @@ export function registerDraftRoutes(
       const current = await mustGet(p.tenantId, id);
       const draft = await getDraft(database, p.tenantId, id);
       if (!draft) throw noDraft();
-      // Checked again: a credential or flow it names may be gone since it was saved.
-      const doc = await validateDocument(
+      const row = await saveAsNextVersion(
         database,
-        p.tenantId,
-        {
-          name: draft.name,
-          enabled: current.enabled,
-          nodes: draft.nodes,
-          edges: draft.edges,
-          settings: draft.settings,
-        },
-        id,
-      );
-      const row = await replaceFlow(
-        database,
-        p.tenantId,
-        id,
-        doc,
+        current,
+        draft,
         new Date(now()),
         { keyId: p.keyId, note: body?.note ?? `published draft revision ${draft.revision}` },
         draft.revision,
       );
-      if (!row) throw notFound('Flow');
       return flowView(row, publicUrl, now());
     },
   );

@@ -28,6 +28,7 @@ import {
   listFlowVersions,
   openListenWindow,
   replaceFlow,
+  type SavedBy,
   saveSample,
 } from './store.ts';
 
@@ -174,6 +175,36 @@ export async function validateDocument(
     });
   if (problems.length) throw invalidFlow(problems);
   return r.flow;
+}
+
+/**
+ * Saves a kept document — a version restored, a draft published — as the flow's next version,
+ * keeping its `enabled`; checked again as any save (a credential or flow it names may be gone since:
+ * 400 naming it). `publishing`: the draft revision this publishes (see replaceFlow).
+ */
+export async function saveAsNextVersion(
+  database: Database,
+  current: FlowRow,
+  kept: { name: string; nodes: unknown[]; edges: unknown[]; settings: Record<string, unknown> },
+  at: Date,
+  by: SavedBy,
+  publishing?: number,
+): Promise<FlowRow> {
+  const doc = await validateDocument(
+    database,
+    current.tenant_id,
+    {
+      name: kept.name,
+      enabled: current.enabled,
+      nodes: kept.nodes,
+      edges: kept.edges,
+      settings: kept.settings,
+    },
+    current.id,
+  );
+  const row = await replaceFlow(database, current.tenant_id, current.id, doc, at, by, publishing);
+  if (!row) throw notFound('Flow');
+  return row;
 }
 
 export function registerFlowRoutes(
@@ -369,18 +400,10 @@ export function registerFlowRoutes(
       const n = versionNumber(version);
       const v = await getFlowVersion(database, p.tenantId, id, n);
       if (!v) throw notFound('Version');
-      // Checked as any save: a credential or flow it names may be gone since (400 naming it).
-      const doc = await validateDocument(
-        database,
-        p.tenantId,
-        { name: v.name, enabled: current.enabled, nodes: v.nodes, edges: v.edges, settings: v.settings },
-        id,
-      );
-      const row = await replaceFlow(database, p.tenantId, id, doc, new Date(now()), {
+      const row = await saveAsNextVersion(database, current, v, new Date(now()), {
         keyId: p.keyId,
         note: `restored from version ${n}`,
       });
-      if (!row) throw notFound('Flow');
       return flowView(row, publicUrl, now());
     },
   );
